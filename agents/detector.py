@@ -1,0 +1,70 @@
+"""The shape every detector has, and the context the monitor hands it per call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from agents.config import DetectorConfig
+from agents.findings import Finding
+from agents.geo import ZoneMap
+from agents.names import SanctionsIndex
+from agents.state import Store
+from schemas.alerts import Typology
+from schemas.events import Event
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    site_id: str
+    name: str
+    kind: str
+    lat: float
+    lon: float
+    caseload_households: int | None
+
+
+@dataclass(slots=True)
+class Context:
+    """Reference data and time for one call. `watermark` = clock less the allowed lateness."""
+
+    clock: float
+    watermark: float
+    zones: ZoneMap
+    sites: Mapping[str, Site]
+    sanctions: SanctionsIndex | None
+    config: DetectorConfig
+    schedule: Callable[[Typology, str, float], None]
+    """Ask for `on_timer(key)` once the watermark reaches the given epoch second."""
+
+
+class Detector:
+    """One typology: thresholds from `__init__`, then pure calls over state and context.
+
+    `tables` names the mappings it keeps; the monitor hands them over as `state`.
+    """
+
+    typology: ClassVar[Typology]
+    consumes: ClassVar[frozenset[str]]
+    tables: ClassVar[tuple[str, ...]]
+
+    def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+        raise NotImplementedError
+
+    def on_timer(self, key: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+        """Called once the watermark passed a time this detector scheduled for `key`."""
+        return []
+
+    def on_zones_changed(self, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+        """Called after a zone declaration; findings that depend on zones are re-judged."""
+        return []
+
+    def on_site_changed(self, site_id: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+        """Called after a site registration; findings that depend on the site are re-judged."""
+        return []
+
+
+def epoch(value: Any) -> float:
+    """Epoch seconds of an aware datetime."""
+    return float(value.timestamp())

@@ -1,0 +1,208 @@
+"""Distribution sites that hand out more than they have, and people who collect twice."""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from agents.config import DuplicateCollectionConfig, OverDistributionConfig
+from agents.detector import Context, Detector, epoch
+from agents.findings import Finding, Proof
+from agents.state import Store
+from agents.text import kg, moment
+from schemas.alerts import Typology
+from schemas.events import DistributionRecorded, Event, ShipmentReceived
+from schemas.types import KG_PER_UNIT
+
+RECEIPT, DISTRIBUTION = 0, 1
+# a stock movement: (time, RECEIPT | DISTRIBUTION, event id, kg); receipts first at equal times
+Movement = tuple[float, int, str, float]
+# the first moment a commodity's distributions passed its receipts:
+# (time, event id, distributed so far, received so far)
+Excess = tuple[float, str, float, float]
+
+
+@dataclass(slots=True)
+class SiteRecord:
+    rounds: dict[str, dict[str, tuple[float, str]]] = field(default_factory=dict)
+    """round id -> beneficiary token -> (first time served, event id)"""
+    movements: dict[str, list[Movement]] = field(default_factory=dict)  # commodity -> sorted
+    progress: dict[str, tuple[int, float, float]] = field(default_factory=dict)
+    """commodity -> (movements judged, received kg, distributed kg) up to `judged_upto`"""
+    judged_upto: float = float("-inf")
+    excess: dict[str, Excess] = field(default_factory=dict)
+
+
+class OverDistributionDetector(Detector):
+    """A round serving more households than the caseload allows, or a commodity distributed
+    beyond what the site received at any moment of event time."""
+
+    typology: ClassVar[Typology] = "over_distribution"
+    consumes = frozenset({"distribution.recorded", "shipment.received"})
+    tables = ("over_distribution",)
+
+    def __init__(self, config: OverDistributionConfig) -> None:
+        self.config = config
+
+    def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+        table = state["over_distribution"]
+        t = epoch(event.time)
+        if isinstance(event, ShipmentReceived):
+            key = event.data.site_id
+            record: SiteRecord = table.get(key) or SiteRecord()
+            for ritem in event.data.items:
+                self._move(record, ritem.commodity, (t, RECEIPT, event.id, ritem.quantity * KG_PER_UNIT[ritem.unit]))
+        elif isinstance(event, DistributionRecorded):
+            key = event.subject
+            record = table.get(key) or SiteRecord()
+            data = event.data
+            served = record.rounds.setdefault(data.round_id, {})
+            known = served.get(data.beneficiary)
+            if known is None or (t, event.id) < known:
+                served[data.beneficiary] = (t, event.id)
+            for item in data.items:
+                self._move(record, item.commodity, (t, DISTRIBUTION, event.id, item.kilograms))
+        else:
+            return []
+        ctx.schedule(self.typology, key, t)
+        table[key] = record
+        return self._judged(key, record, ctx)
+
+    def _move(self, record: SiteRecord, commodity: str, movement: Movement) -> None:
+        movements = record.movements.setdefault(commodity, [])
+        bisect.insort(movements, movement)
+        if movement[0] <= record.judged_upto:
+            # later than the watermark: judge this commodity again from the start
+            record.progress.pop(commodity, None)
+            record.excess.pop(commodity, None)
+
+    def on_timer(self, key: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+        table = state["over_distribution"]
+        record: SiteRecord | None = table.get(key)
+        if record is None:
+            return []
+        limit = self.config.stock_ratio
+        for commodity, movements in record.movements.items():
+            index, received, distributed = record.progress.get(commodity, (0, 0.0, 0.0))
+            while index < len(movements) and movements[index][0] <= ctx.watermark:
+                t, kind, eid, kilos = movements[index]
+                index += 1
+                if kind == RECEIPT:
+                    received += kilos
+                    continue
+                distributed += kilos
+                if commodity not in record.excess and distributed > limit * received:
+                    record.excess[commodity] = (t, eid, distributed, received)
+            record.progress[commodity] = (index, received, distributed)
+            if index < len(movements):
+                ctx.schedule(self.typology, key, movements[index][0])
+        record.judged_upto = max(record.judged_upto, ctx.watermark)
+        table[key] = record
+        return self._judged(key, record, ctx)
+
+    def on_site_changed(self, site_id: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+        record = state["over_distribution"].get(site_id)
+        return self._judged(site_id, record, ctx) if record else []
+
+    def _crowded_rounds(self, key: str, record: SiteRecord, ctx: Context) -> list[tuple[str, int, int, tuple[float, str]]]:
+        """(round, households served, caseload, first beneficiary over the limit) per round."""
+        site = ctx.sites.get(key)
+        if site is None or site.caseload_households is None:
+            return []
+        allowed = int(self.config.caseload_ratio * site.caseload_households + 1e-9)
+        crowded = []
+        for round_id, served in sorted(record.rounds.items()):
+            if len(served) > allowed:
+                crossing = heapq.nsmallest(allowed + 1, served.values())[-1]
+                crowded.append((round_id, len(served), site.caseload_households, crossing))
+        return crowded
+
+    def _judged(self, key: str, record: SiteRecord, ctx: Context) -> list[Finding]:
+        crowded = self._crowded_rounds(key, record, ctx)
+        if not crowded and not record.excess:
+            return []
+        evidence: list[Proof] = []
+        parts = []
+        raised = []
+        for round_id, count, caseload, (t, eid) in crowded:
+            evidence.append(Proof(eid, "distribution.recorded", t, (
+                f"round {round_id}: beneficiary beyond {self.config.caseload_ratio:.0%} of the caseload "
+                f"of {caseload} households")))
+            parts.append(f"round {round_id} served more households than {self.config.caseload_ratio:.0%} of its caseload of {caseload}")
+            raised.append(t)
+        for commodity, (t, eid, distributed, received) in sorted(record.excess.items()):
+            evidence.append(Proof(eid, "distribution.recorded", t, (
+                f"{commodity}: {kg(distributed)} distributed against {kg(received)} received by {moment(t)}")))
+            parts.append(f"{commodity} distributed beyond stock ({kg(distributed)} against {kg(received)} received)")
+            raised.append(t)
+        both = bool(crowded) and bool(record.excess)
+        return [Finding(
+            typology=self.typology,
+            subject_kind="site",
+            subject_id=key,
+            severity=self.config.both_severity if both else self.config.severity,
+            strength=min(1.0, len(parts) / 4),
+            summary=f"Site {key} over-distributed: {'; '.join(parts[:3])}; audit the distribution lists and the stock ledger.",
+            evidence=tuple(evidence),
+            raised_at=min(raised),
+        )]
+
+
+@dataclass(slots=True)
+class CollectionRecord:
+    rounds: dict[str, dict[str, tuple[float, str]]] = field(default_factory=dict)
+    """round id -> event id -> (time, site id)"""
+
+
+class DuplicateCollectionDetector(Detector):
+    """The same beneficiary token served more than once in a round, at any sites."""
+
+    typology: ClassVar[Typology] = "duplicate_collection"
+    consumes = frozenset({"distribution.recorded"})
+    tables = ("duplicate_collection",)
+
+    def __init__(self, config: DuplicateCollectionConfig) -> None:
+        self.config = config
+
+    def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+        if not isinstance(event, DistributionRecorded):
+            return []
+        table = state["duplicate_collection"]
+        key = event.data.beneficiary
+        record: CollectionRecord = table.get(key) or CollectionRecord()
+        served = record.rounds.setdefault(event.data.round_id, {})
+        served[event.id] = (epoch(event.time), event.data.site_id)
+        table[key] = record
+        if len(served) < self.config.min_collections:
+            return []
+        return [self.judge(key, record)]
+
+    def judge(self, key: str, record: CollectionRecord) -> Finding:
+        evidence = []
+        raised = []
+        rounds = []
+        sites: set[str] = set()
+        for round_id, served in sorted(record.rounds.items()):
+            if len(served) < self.config.min_collections:
+                continue
+            visits = sorted((t, eid, site) for eid, (t, site) in served.items())
+            rounds.append(f"{len(visits)} times in round {round_id}")
+            raised.append(visits[self.config.min_collections - 1][0])
+            sites.update(site for _, _, site in visits)
+            evidence += [Proof(eid, "distribution.recorded", t, f"served at {site} in round {round_id}") for t, eid, site in visits]
+        return Finding(
+            typology=self.typology,
+            subject_kind="beneficiary",
+            subject_id=key,
+            severity=self.config.severity,
+            strength=min(1.0, (len(evidence) - 1) / 4),
+            summary=(
+                f"Beneficiary {key} collected {', '.join(rounds)} (at {', '.join(sorted(sites))}); "
+                f"check the registration and the distribution lists for a duplicate card."
+            ),
+            evidence=tuple(evidence),
+            raised_at=min(raised),
+        )

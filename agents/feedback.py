@@ -1,0 +1,81 @@
+"""Sites where beneficiaries keep saying they received nothing, or had to pay."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from agents.config import NonReceiptFeedbackConfig
+from agents.detector import Context, Detector, epoch
+from agents.findings import Finding, Proof
+from agents.state import Store
+from agents.text import moment
+from schemas.alerts import Typology
+from schemas.events import Event, FeedbackReceived
+
+
+@dataclass(slots=True)
+class FeedbackRecord:
+    reports: list[tuple[float, str, str]] = field(default_factory=list)  # (time, event id, category), sorted
+
+
+class NonReceiptFeedbackDetector(Detector):
+    """Enough `not_received` / `payment_demanded` reports at one site within any window."""
+
+    typology: ClassVar[Typology] = "non_receipt_feedback"
+    consumes = frozenset({"feedback.received"})
+    tables = ("non_receipt_feedback",)
+
+    def __init__(self, config: NonReceiptFeedbackConfig) -> None:
+        self.config = config
+        self._window_s = config.window_days * 86400
+
+    def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+        if not isinstance(event, FeedbackReceived) or event.data.category not in self.config.categories:
+            return []
+        table = state["non_receipt_feedback"]
+        key = event.subject
+        record: FeedbackRecord = table.get(key) or FeedbackRecord()
+        bisect.insort(record.reports, (epoch(event.time), event.id, event.data.category))
+        table[key] = record
+        finding = self.judge(key, record)
+        return [finding] if finding else []
+
+    def windows(self, record: FeedbackRecord) -> tuple[int, int, int, float | None]:
+        """(best count, its first index, its end index, time the minimum was first reached)."""
+        reports = record.reports
+        best, best_start, best_end = 0, 0, 0
+        reached: float | None = None
+        start = 0
+        for end in range(len(reports)):
+            while reports[end][0] - reports[start][0] > self._window_s:
+                start += 1
+            count = end - start + 1
+            if count >= self.config.min_reports and reached is None:
+                reached = reports[end][0]
+            if count > best:
+                best, best_start, best_end = count, start, end + 1
+        return best, best_start, best_end, reached
+
+    def judge(self, key: str, record: FeedbackRecord) -> Finding | None:
+        best, start, end, reached = self.windows(record)
+        if reached is None:
+            return None
+        window = record.reports[start:end]
+        evidence = tuple(Proof(eid, "feedback.received", t, f"{category.replace('_', ' ')} reported") for t, eid, category in window)
+        days = self.config.window_days
+        return Finding(
+            typology=self.typology,
+            subject_kind="site",
+            subject_id=key,
+            severity=self.config.high_severity if best >= self.config.high_reports else self.config.severity,
+            strength=min(1.0, best / (2 * self.config.high_reports)),
+            summary=(
+                f"Site {key} received {best} reports of aid not received or payment demanded within "
+                f"{days:g} days (from {moment(window[0][0])}); send a monitor to interview recipients."
+            ),
+            evidence=evidence,
+            raised_at=reached,
+        )

@@ -1,0 +1,171 @@
+"""Great-circle distances, planned-route corridors and zones of control.
+
+Distances are on a sphere of the mean Earth radius (6371.0 km). The distance from a
+point to a route is the great-circle distance to the nearest point of the polyline,
+segment by segment (the cross-track distance where the foot of the perpendicular falls
+inside the segment, the nearer end otherwise).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+from shapely.geometry import shape
+
+EARTH_RADIUS_KM = 6371.0
+SEVERITY_OF_STATUS = {"armed_group": 3, "contested": 2, "government": 1}
+
+Vector = tuple[float, float, float]
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance between two points, in kilometres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp = p2 - p1
+    dl = math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _unit(lat: float, lon: float) -> Vector:
+    p, lam = math.radians(lat), math.radians(lon)
+    return (math.cos(p) * math.cos(lam), math.cos(p) * math.sin(lam), math.sin(p))
+
+
+def _cross(a: Vector, b: Vector) -> Vector:
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+
+
+def _dot(a: Vector, b: Vector) -> float:
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    start: tuple[float, float]  # (lat, lon)
+    end: tuple[float, float]
+    normal: Vector | None  # unit normal of the great circle; None for a zero-length segment
+
+
+class Route:
+    """A planned route (GeoJSON order, `[[lon, lat], ...]`) ready for distance queries."""
+
+    __slots__ = ("_segments",)
+
+    def __init__(self, coordinates: Sequence[Sequence[float]]) -> None:
+        points = [(float(c[1]), float(c[0])) for c in coordinates]
+        segments = []
+        for (lat1, lon1), (lat2, lon2) in zip(points, points[1:], strict=False):
+            n = _cross(_unit(lat1, lon1), _unit(lat2, lon2))
+            norm = math.sqrt(_dot(n, n))
+            normal = (n[0] / norm, n[1] / norm, n[2] / norm) if norm > 1e-15 else None
+            segments.append(_Segment((lat1, lon1), (lat2, lon2), normal))
+        if not segments:
+            segments.append(_Segment(points[0], points[0], None))
+        self._segments = tuple(segments)
+
+    def distance_km(self, lat: float, lon: float) -> float:
+        """Great-circle distance from the point to the nearest point of the route."""
+        p = _unit(lat, lon)
+        best = math.inf
+        for seg in self._segments:
+            best = min(best, _segment_distance_km(p, lat, lon, seg))
+        return best
+
+
+def _segment_distance_km(p: Vector, lat: float, lon: float, seg: _Segment) -> float:
+    n = seg.normal
+    if n is not None:
+        a = _unit(*seg.start)
+        b = _unit(*seg.end)
+        # the foot of the perpendicular lies between a and b when it is on the inner
+        # side of both planes through the pole n and each end
+        if _dot(_cross(a, p), n) >= 0 and _dot(_cross(p, b), n) >= 0:
+            return abs(math.asin(max(-1.0, min(1.0, _dot(p, n))))) * EARTH_RADIUS_KM
+    return min(
+        haversine_km(lat, lon, seg.start[0], seg.start[1]),
+        haversine_km(lat, lon, seg.end[0], seg.end[1]),
+    )
+
+
+# --- zones ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneVersion:
+    """One `zone.declared` event, applying from `valid_from` (epoch seconds)."""
+
+    zone_id: str
+    name: str
+    status: str
+    controlled_by: str
+    valid_from: float
+    valid_to: float | None
+    declared_at: float
+    event_id: str
+    geometry: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneHit:
+    zone_id: str
+    name: str
+    status: str
+    controlled_by: str
+
+
+class ZoneMap:
+    """Zones of control over time: which status applies at a point and instant.
+
+    A later declaration (by `valid_from`) of the same zone replaces the earlier one from
+    its `valid_from`; overlapping zones give the most severe status.
+    """
+
+    def __init__(self) -> None:
+        self._versions: dict[str, list[ZoneVersion]] = {}
+        self._shapes: dict[str, Any] = {}  # event_id -> prepared shapely geometry
+
+    def declare(self, version: ZoneVersion) -> None:
+        versions = self._versions.setdefault(version.zone_id, [])
+        if any(v.event_id == version.event_id for v in versions):
+            return
+        versions.append(version)
+        versions.sort(key=lambda v: (v.valid_from, v.declared_at, v.event_id))
+        geom = shape(version.geometry)
+        if not geom.is_valid:
+            geom = shapely.make_valid(geom)
+        shapely.prepare(geom)
+        self._shapes[version.event_id] = geom
+
+    def __len__(self) -> int:
+        return len(self._versions)
+
+    def active(self, at: float) -> list[ZoneVersion]:
+        """The declaration in force for each zone at epoch second `at`."""
+        current = []
+        for versions in self._versions.values():
+            chosen = None
+            for v in versions:
+                if v.valid_from <= at:
+                    chosen = v
+                else:
+                    break
+            if chosen is not None and (chosen.valid_to is None or at < chosen.valid_to):
+                current.append(chosen)
+        return current
+
+    def zone_at(self, lat: float, lon: float, at: float) -> ZoneHit | None:
+        """The most severe zone containing the point at that instant (boundary counts)."""
+        best: ZoneVersion | None = None
+        for v in self.active(at):
+            if best is not None and SEVERITY_OF_STATUS[v.status] <= SEVERITY_OF_STATUS[best.status]:
+                continue
+            if shapely.intersects_xy(self._shapes[v.event_id], lon, lat):
+                best = v
+        if best is None:
+            return None
+        return ZoneHit(best.zone_id, best.name, best.status, best.controlled_by)

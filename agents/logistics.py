@@ -1,0 +1,175 @@
+"""Shipments that lose cargo between dispatch and receipt, or never arrive."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from agents.config import OverdueShipmentConfig, TransitLossConfig
+from agents.detector import Context, Detector, epoch
+from agents.findings import Finding, Proof
+from agents.state import Store
+from agents.text import kg, moment, percent
+from schemas.alerts import Typology
+from schemas.events import Event, ShipmentDispatched, ShipmentReceived
+from schemas.types import KG_PER_UNIT
+
+
+@dataclass(slots=True)
+class LossRecord:
+    dispatch: tuple[str, float, str] | None = None  # event id, time, waybill
+    dispatched_kg: dict[str, float] = field(default_factory=dict)
+    receipts: dict[str, float] = field(default_factory=dict)  # event id -> time
+    received_kg: dict[str, float] = field(default_factory=dict)
+
+
+class TransitLossDetector(Detector):
+    """(dispatched − received) / dispatched above the threshold for any commodity."""
+
+    typology: ClassVar[Typology] = "transit_loss"
+    consumes = frozenset({"shipment.dispatched", "shipment.received"})
+    tables = ("transit_loss",)
+
+    def __init__(self, config: TransitLossConfig) -> None:
+        self.config = config
+
+    def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+        table = state["transit_loss"]
+        key = event.subject
+        record: LossRecord = table.get(key) or LossRecord()
+        if isinstance(event, ShipmentDispatched):
+            if record.dispatch is not None:
+                return []  # one dispatch per shipment: the first one stands
+            record.dispatch = (event.id, epoch(event.time), event.data.waybill)
+            for item in event.data.items:
+                record.dispatched_kg[item.commodity] = record.dispatched_kg.get(item.commodity, 0.0) + item.kilograms
+        elif isinstance(event, ShipmentReceived):
+            record.receipts[event.id] = epoch(event.time)
+            for ritem in event.data.items:
+                kilos = ritem.quantity * KG_PER_UNIT[ritem.unit]
+                record.received_kg[ritem.commodity] = record.received_kg.get(ritem.commodity, 0.0) + kilos
+        table[key] = record
+        finding = self.judge(key, record)
+        return [finding] if finding else []
+
+    def judge(self, shipment_id: str, record: LossRecord) -> Finding | None:
+        if record.dispatch is None or not record.receipts:
+            return None
+        losses = []
+        for commodity, sent in sorted(record.dispatched_kg.items()):
+            got = record.received_kg.get(commodity, 0.0)
+            ratio = (sent - got) / sent
+            if ratio > self.config.loss_ratio:
+                losses.append((ratio, commodity, sent, got))
+        if not losses:
+            return None
+        worst = max(losses)
+        high = worst[0] > self.config.high_loss_ratio
+        dispatch_id, dispatch_time, waybill = record.dispatch
+        lines = "; ".join(
+            f"{c}: {kg(s)} dispatched, {kg(g)} received ({percent(r)} lost)" for r, c, s, g in losses
+        )
+        evidence = [Proof(dispatch_id, "shipment.dispatched", dispatch_time, f"waybill {waybill}")]
+        evidence += [Proof(rid, "shipment.received", t, lines) for rid, t in sorted(record.receipts.items())]
+        ratio, commodity, sent, got = worst
+        return Finding(
+            typology=self.typology,
+            subject_kind="shipment",
+            subject_id=shipment_id,
+            severity=self.config.high_severity if high else self.config.severity,
+            strength=min(1.0, ratio / (2 * self.config.high_loss_ratio or 1.0)),
+            summary=(
+                f"Shipment {shipment_id} (waybill {waybill}) arrived short: {percent(ratio)} of "
+                f"{commodity} lost in transit ({kg(sent - got)} missing); reconcile the waybill "
+                f"with the receipt and question the transporter."
+            ),
+            evidence=tuple(evidence),
+            raised_at=max(dispatch_time, *record.receipts.values()),
+        )
+
+
+@dataclass(slots=True)
+class OverdueRecord:
+    dispatch: tuple[str, float, str, str] | None = None  # event id, time, waybill, destination
+    deadline: float = math.inf
+    receipts: dict[str, float] = field(default_factory=dict)  # event id -> time
+    overdue: bool = False
+
+
+class OverdueShipmentDetector(Detector):
+    """No receipt by `expected_arrival` + grace, judged on the monitor's clock."""
+
+    typology: ClassVar[Typology] = "overdue_shipment"
+    consumes = frozenset({"shipment.dispatched", "shipment.received"})
+    tables = ("overdue_shipment",)
+
+    def __init__(self, config: OverdueShipmentConfig) -> None:
+        self.config = config
+
+    def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+        table = state["overdue_shipment"]
+        key = event.subject
+        record: OverdueRecord = table.get(key) or OverdueRecord()
+        if isinstance(event, ShipmentDispatched):
+            if record.dispatch is not None:
+                return []
+            data = event.data
+            record.dispatch = (event.id, epoch(event.time), data.waybill, data.destination.site_id)
+            record.deadline = epoch(data.expected_arrival) + self.config.grace_hours * 3600
+            # judged once the watermark is strictly past the deadline
+            ctx.schedule(self.typology, key, math.nextafter(record.deadline, math.inf))
+        elif isinstance(event, ShipmentReceived):
+            record.receipts[event.id] = epoch(event.time)
+        table[key] = record
+        finding = self.judge(key, record) if record.overdue else None
+        return [finding] if finding else []
+
+    def on_timer(self, key: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+        table = state["overdue_shipment"]
+        record: OverdueRecord | None = table.get(key)
+        if record is None or record.dispatch is None or record.overdue:
+            return []
+        if ctx.watermark <= record.deadline:
+            return []
+        if any(t <= record.deadline for t in record.receipts.values()):
+            return []
+        record.overdue = True
+        table[key] = record
+        finding = self.judge(key, record)
+        return [finding] if finding else []
+
+    def judge(self, shipment_id: str, record: OverdueRecord) -> Finding | None:
+        if record.dispatch is None:
+            return None
+        dispatch_id, dispatch_time, waybill, destination = record.dispatch
+        evidence = [
+            Proof(
+                dispatch_id,
+                "shipment.dispatched",
+                dispatch_time,
+                f"waybill {waybill} to {destination}, due by {moment(record.deadline)} with grace",
+            )
+        ]
+        late = ""
+        if record.receipts:
+            first = min(record.receipts.values())
+            late = f" (received only at {moment(first)})"
+            evidence += [
+                Proof(rid, "shipment.received", t, f"received {moment(t)}, after the deadline")
+                for rid, t in sorted(record.receipts.items())
+            ]
+        return Finding(
+            typology=self.typology,
+            subject_kind="shipment",
+            subject_id=shipment_id,
+            severity=self.config.severity,
+            strength=0.5,
+            summary=(
+                f"Shipment {shipment_id} (waybill {waybill}) to {destination} was not received by "
+                f"{moment(record.deadline)}{late}; locate the convoy and contact the transporter."
+            ),
+            evidence=tuple(evidence),
+            raised_at=record.deadline,
+        )

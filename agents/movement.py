@@ -1,0 +1,238 @@
+"""Convoys that leave their planned route or stop where armed groups are."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from agents.config import RouteDeviationConfig, UnscheduledStopConfig
+from agents.detector import Context, Detector, epoch
+from agents.findings import Finding, Proof
+from agents.geo import Route, haversine_km
+from agents.state import Store
+from agents.text import moment
+from schemas.alerts import Typology
+from schemas.events import ConvoyPosition, ConvoyStop, Event, ShipmentDispatched
+
+# a position: (time, event id, lat, lon, distance to the route in km or -1 while unknown)
+Fix = tuple[float, str, float, float, float]
+
+
+@dataclass(slots=True)
+class RouteRecord:
+    dispatch_id: str | None = None
+    route: list[tuple[float, float]] | None = None  # GeoJSON order: (lon, lat)
+    positions: list[Fix] = field(default_factory=list)
+
+
+class RouteDeviationDetector(Detector):
+    """Consecutive positions (in event time) farther than the corridor from the route.
+
+    A late position can split a run, so runs are judged only up to the watermark.
+    """
+
+    typology: ClassVar[Typology] = "route_deviation"
+    consumes = frozenset({"shipment.dispatched", "convoy.position"})
+    tables = ("route_deviation",)
+
+    def __init__(self, config: RouteDeviationConfig) -> None:
+        self.config = config
+        self._routes: dict[str, Route] = {}  # derived from records, rebuilt on demand
+
+    def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+        table = state["route_deviation"]
+        key = event.subject
+        record: RouteRecord = table.get(key) or RouteRecord()
+        if isinstance(event, ShipmentDispatched):
+            if record.route is not None:
+                return []
+            record.dispatch_id = event.id
+            record.route = [(lon, lat) for lon, lat in event.data.planned_route]
+            route = self._route(key, record)
+            record.positions = [
+                (t, eid, lat, lon, route.distance_km(lat, lon)) for t, eid, lat, lon, _ in record.positions
+            ]
+            latest_off = [p[0] for p in record.positions if p[4] > self.config.corridor_km]
+            if latest_off:
+                ctx.schedule(self.typology, key, max(latest_off))
+        elif isinstance(event, ConvoyPosition):
+            t = epoch(event.time)
+            lat, lon = event.data.lat, event.data.lon
+            distance = self._route(key, record).distance_km(lat, lon) if record.route else -1.0
+            bisect.insort(record.positions, (t, event.id, lat, lon, distance))
+            if distance > self.config.corridor_km:
+                ctx.schedule(self.typology, key, t)
+        table[key] = record
+        return []
+
+    def on_timer(self, key: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+        record: RouteRecord | None = state["route_deviation"].get(key)
+        finding = self.judge(key, record, ctx.watermark, ctx) if record else None
+        return [finding] if finding else []
+
+    def on_zones_changed(self, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+        found = []
+        for key, record in list(state["route_deviation"].items()):
+            finding = self.judge(key, record, ctx.watermark, ctx)
+            if finding:
+                found.append(finding)
+        return found
+
+    def _route(self, key: str, record: RouteRecord) -> Route:
+        route = self._routes.get(key)
+        if route is None:
+            assert record.route is not None
+            if len(self._routes) > 50_000:
+                self._routes.clear()
+            route = self._routes[key] = Route(record.route)
+        return route
+
+    def runs(self, record: RouteRecord, upto: float) -> list[list[Fix]]:
+        """Runs of consecutive off-route positions, long enough to count, up to `upto`."""
+        runs: list[list[Fix]] = []
+        current: list[Fix] = []
+        for fix in record.positions:
+            if fix[0] > upto:
+                break
+            if fix[4] > self.config.corridor_km:
+                current.append(fix)
+                continue
+            if len(current) >= self.config.min_consecutive:
+                runs.append(current)
+            current = []
+        if len(current) >= self.config.min_consecutive:
+            runs.append(current)
+        return runs
+
+    def judge(self, key: str, record: RouteRecord, upto: float, ctx: Context) -> Finding | None:
+        if record.route is None or record.dispatch_id is None:
+            return None
+        runs = self.runs(record, upto)
+        if not runs:
+            return None
+        fixes = [fix for run in runs for fix in run]
+        armed = []
+        for t, eid, lat, lon, _ in fixes:
+            hit = ctx.zones.zone_at(lat, lon, t)
+            if hit is not None and hit.status == "armed_group":
+                armed.append((eid, hit))
+        armed_ids = {eid: hit for eid, hit in armed}
+        evidence = []
+        for t, eid, _lat, _lon, distance in fixes[: ctx.config.max_evidence]:
+            zone = armed_ids.get(eid)
+            where = f" inside {zone.name} ({zone.controlled_by or 'armed group'})" if zone else ""
+            evidence.append(Proof(eid, "convoy.position", t, f"{distance:.1f} km off the planned route{where}"))
+        farthest = max(f[4] for f in fixes)
+        first_run = runs[0]
+        in_zone = f"; {len(armed)} of them in armed-group territory" if armed else ""
+        return Finding(
+            typology=self.typology,
+            subject_kind="shipment",
+            subject_id=key,
+            severity=self.config.armed_zone_severity if armed else self.config.severity,
+            strength=min(1.0, farthest / (10 * self.config.corridor_km)),
+            summary=(
+                f"Convoy of shipment {key} left its planned route: {len(fixes)} consecutive positions "
+                f"more than {self.config.corridor_km:g} km off (up to {farthest:.1f} km) from "
+                f"{moment(first_run[0][0])}{in_zone}; ask the transporter why."
+            ),
+            evidence=tuple(evidence),
+            raised_at=first_run[self.config.min_consecutive - 1][0],
+        )
+
+
+# a stop: (time, event id, lat, lon, started, ended, payment demanded, reason, actor)
+StopFix = tuple[float, str, float, float, float, float, bool, str, str]
+
+
+@dataclass(slots=True)
+class StopRecord:
+    origin: tuple[float, float] | None = None  # (lat, lon)
+    destination: tuple[float, float] | None = None
+    stops: list[StopFix] = field(default_factory=list)
+
+
+class UnscheduledStopDetector(Detector):
+    """A stop where payment was demanded, or a long stop in contested or armed-group land."""
+
+    typology: ClassVar[Typology] = "unscheduled_stop"
+    consumes = frozenset({"shipment.dispatched", "convoy.stop"})
+    tables = ("unscheduled_stop",)
+
+    def __init__(self, config: UnscheduledStopConfig) -> None:
+        self.config = config
+
+    def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+        table = state["unscheduled_stop"]
+        key = event.subject
+        record: StopRecord = table.get(key) or StopRecord()
+        if isinstance(event, ShipmentDispatched):
+            if record.origin is not None:
+                return []
+            o, d = event.data.origin, event.data.destination
+            record.origin, record.destination = (o.lat, o.lon), (d.lat, d.lon)
+        elif isinstance(event, ConvoyStop):
+            s = event.data
+            stop = (
+                epoch(event.time), event.id, s.lat, s.lon, epoch(s.started_at), epoch(s.ended_at),
+                s.payment_demanded, s.reason, s.reported_actor or "",
+            )
+            if any(existing[1] == event.id for existing in record.stops):
+                return []
+            bisect.insort(record.stops, stop)
+        table[key] = record
+        finding = self.judge(key, record, ctx)
+        return [finding] if finding else []
+
+    def on_zones_changed(self, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+        found = []
+        for key, record in list(state["unscheduled_stop"].items()):
+            finding = self.judge(key, record, ctx)
+            if finding:
+                found.append(finding)
+        return found
+
+    def _reason(self, record: StopRecord, stop: StopFix, ctx: Context) -> str | None:
+        t, _eid, lat, lon, started, ended, payment, reason, actor = stop
+        by = f" by {actor}" if actor else ""
+        if payment:
+            return f"payment demanded{by} at a {reason} stop"
+        minutes = (ended - started) / 60
+        if minutes < self.config.min_stop_minutes or record.origin is None or record.destination is None:
+            return None
+        radius = self.config.endpoint_radius_km
+        if haversine_km(lat, lon, *record.origin) <= radius or haversine_km(lat, lon, *record.destination) <= radius:
+            return None
+        zone = ctx.zones.zone_at(lat, lon, started)
+        if zone is None or zone.status not in self.config.zone_statuses:
+            return None
+        held = f" ({zone.controlled_by})" if zone.controlled_by else ""
+        return f"{minutes:.0f} min {reason} stop{by} in {zone.name}, {zone.status.replace('_', '-')} zone{held}"
+
+    def judge(self, key: str, record: StopRecord, ctx: Context) -> Finding | None:
+        flagged = []
+        for stop in record.stops:
+            why = self._reason(record, stop, ctx)
+            if why:
+                flagged.append((stop, why))
+        if not flagged:
+            return None
+        payment = any(stop[6] for stop, _ in flagged)
+        evidence = tuple(Proof(stop[1], "convoy.stop", stop[0], why) for stop, why in flagged[: ctx.config.max_evidence])
+        first_stop, first_why = flagged[0]
+        more = f" and {len(flagged) - 1} more" if len(flagged) > 1 else ""
+        return Finding(
+            typology=self.typology,
+            subject_kind="shipment",
+            subject_id=key,
+            severity=self.config.payment_severity if payment else self.config.severity,
+            strength=min(1.0, len(flagged) / 4),
+            summary=(
+                f"Convoy of shipment {key} made an unscheduled stop: {first_why} at "
+                f"{moment(first_stop[4])}{more}; debrief the driver and check the cargo."
+            ),
+            evidence=evidence,
+            raised_at=first_stop[0],
+        )

@@ -1,0 +1,63 @@
+"""Decode one raw event (a JSONL line, a Kafka value, an HTTP body item) or say why not.
+
+Every failure is an `InvalidEvent` whose `reason` is one of `REJECT_REASONS` and whose
+`detail` names the offending field without echoing its value (a rejected value may be a
+beneficiary's raw identifier, and reasons are logged and counted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Final, Literal, cast
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from schemas.events import EVENT_TYPES, Event
+from schemas.exceptions import InvalidEvent
+
+RejectReason = Literal[
+    "not_json", "not_an_object", "unknown_type", "missing_field", "invalid_value", "subject_mismatch"
+]
+REJECT_REASONS: Final[tuple[RejectReason, ...]] = (
+    "not_json",
+    "not_an_object",
+    "unknown_type",
+    "missing_field",
+    "invalid_value",
+    "subject_mismatch",
+)
+
+_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Annotated[Event, Field(discriminator="type")])
+
+
+def decode_event(raw: bytes | str, pseudonymiser: Callable[[str], str]) -> Event:
+    """Validate `raw` against the contract; raw beneficiary ids come back as tokens."""
+    try:
+        return _EVENT_ADAPTER.validate_json(raw, context={"pseudonymiser": pseudonymiser})
+    except ValidationError as exc:
+        reason, detail = _explain(exc)
+        raise InvalidEvent(reason, detail) from None
+
+
+def _explain(exc: ValidationError) -> tuple[RejectReason, str]:
+    errors = exc.errors(include_input=False, include_url=False)
+    first = errors[0]
+    kind = first["type"]
+    loc = [str(part) for part in first["loc"]]
+    if loc and loc[0] in EVENT_TYPES:
+        loc = loc[1:]  # the union tag pydantic puts first
+    where = ".".join(loc) or "event"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    if kind == "json_invalid":
+        return "not_json", f"not valid JSON: {first['msg']}"
+    if kind in ("model_attributes_type", "model_type", "dict_type") and not loc:
+        return "not_an_object", "an event must be a JSON object"
+    if kind == "union_tag_invalid":
+        tag = cast(dict[str, Any], first.get("ctx") or {}).get("tag", "?")
+        return "unknown_type", f"unknown type {str(tag)[:64]!r}"
+    if kind in ("union_tag_not_found", "missing"):
+        field = "type" if kind == "union_tag_not_found" else where
+        return "missing_field", f"{field}: field required{more}"
+    if kind == "value_error" and "does not match data." in first["msg"]:
+        return "subject_mismatch", first["msg"].removeprefix("Value error, ")
+    return "invalid_value", f"{where}: {first['msg']}{more}"

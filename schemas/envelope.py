@@ -1,0 +1,33 @@
+"""The CloudEvents 1.0 envelope (structured JSON mode) shared by every event type."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from schemas.types import Identifier, Model, Timestamp
+
+
+class Envelope(Model):
+    """Fields every event carries; subclasses fix `type` and `data`."""
+
+    SUBJECT_FIELD: ClassVar[str] = ""
+
+    specversion: Literal["1.0"]
+    id: Identifier
+    source: str = Field(min_length=1, pattern=r"^\S+$", description="URI-reference of the publisher")
+    type: str
+    time: Timestamp
+    subject: Identifier
+    datacontenttype: str | None = None
+    data: Any
+
+    @model_validator(mode="after")
+    def _subject_matches_data(self) -> Envelope:
+        expected = getattr(self.data, self.SUBJECT_FIELD)
+        if self.subject != expected:
+            raise ValueError(
+                f"subject {self.subject!r} does not match data.{self.SUBJECT_FIELD} {expected!r}"
+            )
+        return self

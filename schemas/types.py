@@ -1,0 +1,44 @@
+"""Field types shared by every model of the contract (../shared/contract/EVENTS.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Latitude = Annotated[float, Field(ge=-90, le=90, description="WGS 84 decimal degrees")]
+Longitude = Annotated[float, Field(ge=-180, le=180, description="WGS 84 decimal degrees")]
+Timestamp = Annotated[AwareDatetime, Field(description="RFC 3339 with an offset")]
+Identifier = Annotated[str, Field(min_length=1, max_length=128)]
+Quantity = Annotated[float, Field(gt=0)]
+Unit = Literal["kg", "mt", "l"]
+
+KG_PER_UNIT: dict[str, float] = {"kg": 1.0, "mt": 1000.0, "l": 1.0}
+"""Quantities are kilograms; `mt` is 1000 kg and `l` (oil) counts as kg."""
+
+
+class Model(BaseModel):
+    """Base of every contract model: strict types, extra fields tolerated and dropped."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class Item(Model):
+    commodity: Identifier
+    unit: Unit
+    quantity: Quantity
+
+    @property
+    def kilograms(self) -> float:
+        return self.quantity * KG_PER_UNIT[self.unit]
+
+
+class Party(Model):
+    partner_id: Identifier
+    name: Annotated[str, Field(min_length=1)]
+
+
+class Place(Model):
+    site_id: Identifier
+    lat: Latitude
+    lon: Longitude

@@ -1,0 +1,1 @@
+"""Everything that moves bytes: settings, CLI, offline replay, list loading (and later Kafka)."""

@@ -1,0 +1,131 @@
+"""Offline replay: run the detectors over a JSONL file of events, write alerts and rejects.
+
+Alerts: by default the last version of each alert id, written once the input is done
+(sorted by `raised_at`, then `alert_id`); with `every_update` each version as it is
+raised, in the order the monitor produced them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from agents.monitor import Monitor
+from schemas.alerts import Alert
+from schemas.decode import decode_event
+from schemas.exceptions import InvalidEvent
+from schemas.privacy import Pseudonymiser
+
+
+@dataclass
+class ReplaySummary:
+    lines: int = 0
+    blank: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejects: Counter[str] = field(default_factory=Counter)
+    alerts: Counter[str] = field(default_factory=Counter)
+    updates: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "lines": self.lines,
+            "blank": self.blank,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejects": dict(sorted(self.rejects.items())),
+            "alerts": dict(sorted(self.alerts.items())),
+            "alert_updates": self.updates,
+        }
+
+    def render(self) -> str:
+        rejects = ", ".join(f"{k} {v}" for k, v in sorted(self.rejects.items())) or "none"
+        alerts = ", ".join(f"{k} {v}" for k, v in sorted(self.alerts.items())) or "none"
+        return (
+            f"events read: {self.lines} lines ({self.blank} blank), {self.accepted} accepted, "
+            f"{self.duplicates} duplicates\n"
+            f"rejects: {sum(self.rejects.values())} ({rejects})\n"
+            f"alerts: {sum(self.alerts.values())} ({alerts}); {self.updates} updates"
+        )
+
+
+def reject_record(source: str, position: int, error: InvalidEvent, raw: bytes) -> dict[str, Any]:
+    """A rejected line kept whole: raw text (or base64 when not UTF-8), reason, position."""
+    record: dict[str, Any] = {"source": source, "line": position, "reason": error.reason, "detail": error.detail}
+    try:
+        record["raw"] = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        record["raw_base64"] = base64.b64encode(raw).decode("ascii")
+    return record
+
+
+def read_lines(stream: IO[bytes]) -> Iterator[bytes]:
+    for line in stream:
+        yield line.rstrip(b"\r\n")
+
+
+class Replay:
+    """Feeds lines to a monitor; `alerts_out` and `rejects_out` receive JSON lines."""
+
+    def __init__(
+        self,
+        monitor: Monitor,
+        pseudonymiser: Pseudonymiser,
+        alerts_out: IO[str],
+        rejects_out: IO[str] | None = None,
+        source: str = "-",
+        every_update: bool = False,
+    ) -> None:
+        self.monitor = monitor
+        self.pseudonymiser = pseudonymiser
+        self.alerts_out = alerts_out
+        self.rejects_out = rejects_out
+        self.source = source
+        self.every_update = every_update
+        self.latest: dict[str, Alert] = {}
+        self.summary = ReplaySummary()
+
+    def run(self, lines: Iterable[bytes]) -> ReplaySummary:
+        for line in lines:
+            self.feed(line)
+        self.finish()
+        return self.summary
+
+    def feed(self, line: bytes) -> None:
+        summary = self.summary
+        summary.lines += 1
+        if not line.strip():
+            summary.blank += 1
+            return
+        try:
+            event = decode_event(line, self.pseudonymiser)
+        except InvalidEvent as error:
+            summary.rejects[error.reason] += 1
+            if self.rejects_out is not None:
+                record = reject_record(self.source, summary.lines, error, line)
+                self.rejects_out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            return
+        before = self.monitor.duplicates
+        self._keep(self.monitor.process(event))
+        if self.monitor.duplicates > before:
+            summary.duplicates += 1
+        else:
+            summary.accepted += 1
+
+    def finish(self) -> None:
+        self._keep(self.monitor.flush())
+        if not self.every_update:
+            for alert in sorted(self.latest.values(), key=lambda a: (a.raised_at, a.alert_id)):
+                self.alerts_out.write(alert.model_dump_json() + "\n")
+        self.summary.alerts = Counter(a.typology for a in self.latest.values())
+
+    def _keep(self, alerts: list[Alert]) -> None:
+        for alert in alerts:
+            self.summary.updates += 1
+            self.latest[alert.alert_id] = alert
+            if self.every_update:
+                self.alerts_out.write(alert.model_dump_json() + "\n")
