@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from agents.config import DuplicateCollectionConfig, OverDistributionConfig
-from agents.detector import Context, Detector, epoch
+from agents.detector import Context, Detector, Site
 from agents.findings import Finding, Proof
 from agents.state import Store
 from agents.text import kg, moment
@@ -21,19 +21,21 @@ RECEIPT, DISTRIBUTION = 0, 1
 # a stock movement: (time, RECEIPT | DISTRIBUTION, event id, kg); receipts first at equal times
 Movement = tuple[float, int, str, float]
 # the first moment a commodity's distributions passed its receipts:
-# (time, event id, distributed so far, received so far)
-Excess = tuple[float, str, float, float]
+# (time, event id, distributed so far, received so far, index of the movement)
+Excess = tuple[float, str, float, float, int]
 
 
 @dataclass(slots=True)
 class SiteRecord:
     rounds: dict[str, dict[str, tuple[float, str]]] = field(default_factory=dict)
     """round id -> beneficiary token -> (first time served, event id)"""
+    crossings: dict[str, tuple[float, str]] = field(default_factory=dict)
+    """round id -> the first service beyond the caseload limit, for rounds over it"""
     movements: dict[str, list[Movement]] = field(default_factory=dict)  # commodity -> sorted
-    progress: dict[str, tuple[int, float, float]] = field(default_factory=dict)
-    """commodity -> (movements judged, received kg, distributed kg) up to `judged_upto`"""
-    judged_upto: float = float("-inf")
+    totals: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    """commodity -> (received kg, distributed kg) after each movement judged so far"""
     excess: dict[str, Excess] = field(default_factory=dict)
+    changed: bool = False  # crossings or excess changed since the last finding
 
 
 class OverDistributionDetector(Detector):
@@ -49,7 +51,7 @@ class OverDistributionDetector(Detector):
 
     def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         table = state["over_distribution"]
-        t = epoch(event.time)
+        t = event.at
         if isinstance(event, ShipmentReceived):
             key = event.data.site_id
             record: SiteRecord = table.get(key) or SiteRecord()
@@ -63,21 +65,30 @@ class OverDistributionDetector(Detector):
             known = served.get(data.beneficiary)
             if known is None or (t, event.id) < known:
                 served[data.beneficiary] = (t, event.id)
+                crossing = record.crossings.get(data.round_id)
+                if crossing is None or (t, event.id) < crossing:
+                    self._cross(record, data.round_id, ctx.sites.get(key))
             for item in data.items:
                 self._move(record, item.commodity, (t, DISTRIBUTION, event.id, item.kilograms))
         else:
             return []
         ctx.schedule(self.typology, key, t)
+        found = self._judged(key, record, ctx)
         table[key] = record
-        return self._judged(key, record, ctx)
+        return found
 
     def _move(self, record: SiteRecord, commodity: str, movement: Movement) -> None:
         movements = record.movements.setdefault(commodity, [])
-        bisect.insort(movements, movement)
-        if movement[0] <= record.judged_upto:
-            # later than the watermark: judge this commodity again from the start
-            record.progress.pop(commodity, None)
-            record.excess.pop(commodity, None)
+        index = bisect.bisect(movements, movement)
+        movements.insert(index, movement)
+        totals = record.totals.get(commodity)
+        if totals is not None and index < len(totals):
+            # before what was already judged (later than the watermark): judge from there again
+            del totals[index:]
+            excess = record.excess.get(commodity)
+            if excess is not None and excess[4] >= index:
+                del record.excess[commodity]
+                record.changed = True
 
     def on_timer(self, key: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         table = state["over_distribution"]
@@ -86,59 +97,72 @@ class OverDistributionDetector(Detector):
             return []
         limit = self.config.stock_ratio
         for commodity, movements in record.movements.items():
-            index, received, distributed = record.progress.get(commodity, (0, 0.0, 0.0))
+            totals = record.totals.setdefault(commodity, [])
+            received, distributed = totals[-1] if totals else (0.0, 0.0)
+            index = len(totals)
             while index < len(movements) and movements[index][0] <= ctx.watermark:
                 t, kind, eid, kilos = movements[index]
-                index += 1
                 if kind == RECEIPT:
                     received += kilos
-                    continue
-                distributed += kilos
-                if commodity not in record.excess and distributed > limit * received:
-                    record.excess[commodity] = (t, eid, distributed, received)
-            record.progress[commodity] = (index, received, distributed)
-            if index < len(movements):
-                ctx.schedule(self.typology, key, movements[index][0])
-        record.judged_upto = max(record.judged_upto, ctx.watermark)
+                else:
+                    distributed += kilos
+                    if commodity not in record.excess and distributed > limit * received:
+                        record.excess[commodity] = (t, eid, distributed, received, index)
+                        record.changed = True
+                totals.append((received, distributed))
+                index += 1
+        found = self._judged(key, record, ctx)
         table[key] = record
-        return self._judged(key, record, ctx)
+        return found
 
     def on_site_changed(self, site_id: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
-        record = state["over_distribution"].get(site_id)
-        return self._judged(site_id, record, ctx) if record else []
-
-    def _crowded_rounds(self, key: str, record: SiteRecord, ctx: Context) -> list[tuple[str, int, int, tuple[float, str]]]:
-        """(round, households served, caseload, first beneficiary over the limit) per round."""
-        site = ctx.sites.get(key)
-        if site is None or site.caseload_households is None:
+        table = state["over_distribution"]
+        record: SiteRecord | None = table.get(site_id)
+        if record is None:
             return []
+        record.crossings.clear()  # the caseload may have changed
+        record.changed = True
+        for round_id in record.rounds:
+            self._cross(record, round_id, ctx.sites.get(site_id))
+        found = self._judged(site_id, record, ctx)
+        table[site_id] = record
+        return found
+
+    def _cross(self, record: SiteRecord, round_id: str, site: Site | None) -> None:
+        """Find the first service of the round beyond the caseload limit, if there is one."""
+        if site is None or site.caseload_households is None:
+            return
+        served = record.rounds[round_id]
         allowed = int(self.config.caseload_ratio * site.caseload_households + 1e-9)
-        crowded = []
-        for round_id, served in sorted(record.rounds.items()):
-            if len(served) > allowed:
-                crossing = heapq.nsmallest(allowed + 1, served.values())[-1]
-                crowded.append((round_id, len(served), site.caseload_households, crossing))
-        return crowded
+        if len(served) > allowed:
+            crossing = heapq.nsmallest(allowed + 1, served.values())[-1]
+            if record.crossings.get(round_id) != crossing:
+                record.crossings[round_id] = crossing
+                record.changed = True
 
     def _judged(self, key: str, record: SiteRecord, ctx: Context) -> list[Finding]:
-        crowded = self._crowded_rounds(key, record, ctx)
-        if not crowded and not record.excess:
+        if not record.changed:
             return []
+        record.changed = False
+        if not record.crossings and not record.excess:
+            return []
+        site = ctx.sites.get(key)
+        caseload = site.caseload_households if site else None
         evidence: list[Proof] = []
         parts = []
         raised = []
-        for round_id, count, caseload, (t, eid) in crowded:
+        for round_id, (t, eid) in sorted(record.crossings.items()):
             evidence.append(Proof(eid, "distribution.recorded", t, (
                 f"round {round_id}: beneficiary beyond {self.config.caseload_ratio:.0%} of the caseload "
                 f"of {caseload} households")))
             parts.append(f"round {round_id} served more households than {self.config.caseload_ratio:.0%} of its caseload of {caseload}")
             raised.append(t)
-        for commodity, (t, eid, distributed, received) in sorted(record.excess.items()):
+        for commodity, (t, eid, distributed, received, _) in sorted(record.excess.items()):
             evidence.append(Proof(eid, "distribution.recorded", t, (
                 f"{commodity}: {kg(distributed)} distributed against {kg(received)} received by {moment(t)}")))
             parts.append(f"{commodity} distributed beyond stock ({kg(distributed)} against {kg(received)} received)")
             raised.append(t)
-        both = bool(crowded) and bool(record.excess)
+        both = bool(record.crossings) and bool(record.excess)
         return [Finding(
             typology=self.typology,
             subject_kind="site",
@@ -174,7 +198,7 @@ class DuplicateCollectionDetector(Detector):
         key = event.data.beneficiary
         record: CollectionRecord = table.get(key) or CollectionRecord()
         served = record.rounds.setdefault(event.data.round_id, {})
-        served[event.id] = (epoch(event.time), event.data.site_id)
+        served[event.id] = (event.at, event.data.site_id)
         table[key] = record
         if len(served) < self.config.min_collections:
             return []

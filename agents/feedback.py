@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from agents.config import NonReceiptFeedbackConfig
-from agents.detector import Context, Detector, epoch
+from agents.detector import Context, Detector
 from agents.findings import Finding, Proof
 from agents.state import Store
 from agents.text import moment
@@ -38,7 +38,7 @@ class NonReceiptFeedbackDetector(Detector):
         table = state["non_receipt_feedback"]
         key = event.subject
         record: FeedbackRecord = table.get(key) or FeedbackRecord()
-        bisect.insort(record.reports, (epoch(event.time), event.id, event.data.category))
+        bisect.insort(record.reports, (event.at, event.id, event.data.category))
         table[key] = record
         finding = self.judge(key, record)
         return [finding] if finding else []

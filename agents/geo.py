@@ -8,6 +8,7 @@ inside the segment, the nearer end otherwise).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,9 +47,15 @@ def _dot(a: Vector, b: Vector) -> float:
 
 @dataclass(frozen=True, slots=True)
 class _Segment:
-    start: tuple[float, float]  # (lat, lon)
-    end: tuple[float, float]
+    a: Vector  # unit vectors of the ends
+    b: Vector
     normal: Vector | None  # unit normal of the great circle; None for a zero-length segment
+
+
+def _angle(u: Vector, v: Vector) -> float:
+    """Angle between two unit vectors, accurate at small angles too."""
+    c = _cross(u, v)
+    return math.atan2(math.sqrt(_dot(c, c)), _dot(u, v))
 
 
 class Route:
@@ -57,13 +64,13 @@ class Route:
     __slots__ = ("_segments",)
 
     def __init__(self, coordinates: Sequence[Sequence[float]]) -> None:
-        points = [(float(c[1]), float(c[0])) for c in coordinates]
+        points = [_unit(float(c[1]), float(c[0])) for c in coordinates]
         segments = []
-        for (lat1, lon1), (lat2, lon2) in zip(points, points[1:], strict=False):
-            n = _cross(_unit(lat1, lon1), _unit(lat2, lon2))
+        for a, b in itertools.pairwise(points):
+            n = _cross(a, b)
             norm = math.sqrt(_dot(n, n))
             normal = (n[0] / norm, n[1] / norm, n[2] / norm) if norm > 1e-15 else None
-            segments.append(_Segment((lat1, lon1), (lat2, lon2), normal))
+            segments.append(_Segment(a, b, normal))
         if not segments:
             segments.append(_Segment(points[0], points[0], None))
         self._segments = tuple(segments)
@@ -73,23 +80,15 @@ class Route:
         p = _unit(lat, lon)
         best = math.inf
         for seg in self._segments:
-            best = min(best, _segment_distance_km(p, lat, lon, seg))
-        return best
-
-
-def _segment_distance_km(p: Vector, lat: float, lon: float, seg: _Segment) -> float:
-    n = seg.normal
-    if n is not None:
-        a = _unit(*seg.start)
-        b = _unit(*seg.end)
-        # the foot of the perpendicular lies between a and b when it is on the inner
-        # side of both planes through the pole n and each end
-        if _dot(_cross(a, p), n) >= 0 and _dot(_cross(p, b), n) >= 0:
-            return abs(math.asin(max(-1.0, min(1.0, _dot(p, n))))) * EARTH_RADIUS_KM
-    return min(
-        haversine_km(lat, lon, seg.start[0], seg.start[1]),
-        haversine_km(lat, lon, seg.end[0], seg.end[1]),
-    )
+            n = seg.normal
+            # the foot of the perpendicular lies between a and b when it is on the inner
+            # side of both planes through the pole n and each end
+            if n is not None and _dot(_cross(seg.a, p), n) >= 0 and _dot(_cross(p, seg.b), n) >= 0:
+                angle = abs(math.asin(max(-1.0, min(1.0, _dot(p, n)))))
+            else:
+                angle = min(_angle(p, seg.a), _angle(p, seg.b))
+            best = min(best, angle)
+        return best * EARTH_RADIUS_KM
 
 
 # --- zones ----------------------------------------------------------------------------
@@ -128,12 +127,14 @@ class ZoneMap:
     def __init__(self) -> None:
         self._versions: dict[str, list[ZoneVersion]] = {}
         self._shapes: dict[str, Any] = {}  # event_id -> prepared shapely geometry
+        self._answers: dict[tuple[float, float, float], ZoneHit | None] = {}  # memo of zone_at
 
     def declare(self, version: ZoneVersion) -> None:
         versions = self._versions.setdefault(version.zone_id, [])
         if any(v.event_id == version.event_id for v in versions):
             return
         versions.append(version)
+        self._answers.clear()
         versions.sort(key=lambda v: (v.valid_from, v.declared_at, v.event_id))
         geom = shape(version.geometry)
         if not geom.is_valid:
@@ -160,6 +161,15 @@ class ZoneMap:
 
     def zone_at(self, lat: float, lon: float, at: float) -> ZoneHit | None:
         """The most severe zone containing the point at that instant (boundary counts)."""
+        query = (lat, lon, at)
+        if query in self._answers:
+            return self._answers[query]
+        if len(self._answers) > 200_000:
+            self._answers.clear()
+        answer = self._answers[query] = self._find(lat, lon, at)
+        return answer
+
+    def _find(self, lat: float, lon: float, at: float) -> ZoneHit | None:
         best: ZoneVersion | None = None
         for v in self.active(at):
             if best is not None and SEVERITY_OF_STATUS[v.status] <= SEVERITY_OF_STATUS[best.status]:

@@ -42,11 +42,11 @@ class TransitLossDetector(Detector):
         if isinstance(event, ShipmentDispatched):
             if record.dispatch is not None:
                 return []  # one dispatch per shipment: the first one stands
-            record.dispatch = (event.id, epoch(event.time), event.data.waybill)
+            record.dispatch = (event.id, event.at, event.data.waybill)
             for item in event.data.items:
                 record.dispatched_kg[item.commodity] = record.dispatched_kg.get(item.commodity, 0.0) + item.kilograms
         elif isinstance(event, ShipmentReceived):
-            record.receipts[event.id] = epoch(event.time)
+            record.receipts[event.id] = event.at
             for ritem in event.data.items:
                 kilos = ritem.quantity * KG_PER_UNIT[ritem.unit]
                 record.received_kg[ritem.commodity] = record.received_kg.get(ritem.commodity, 0.0) + kilos
@@ -116,12 +116,12 @@ class OverdueShipmentDetector(Detector):
             if record.dispatch is not None:
                 return []
             data = event.data
-            record.dispatch = (event.id, epoch(event.time), data.waybill, data.destination.site_id)
+            record.dispatch = (event.id, event.at, data.waybill, data.destination.site_id)
             record.deadline = epoch(data.expected_arrival) + self.config.grace_hours * 3600
             # judged once the watermark is strictly past the deadline
             ctx.schedule(self.typology, key, math.nextafter(record.deadline, math.inf))
         elif isinstance(event, ShipmentReceived):
-            record.receipts[event.id] = epoch(event.time)
+            record.receipts[event.id] = event.at
         table[key] = record
         finding = self.judge(key, record) if record.overdue else None
         return [finding] if finding else []

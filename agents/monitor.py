@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
@@ -30,6 +31,7 @@ from schemas.alerts import Alert, Typology
 from schemas.events import Event, PartnerRegistered, SiteRegistered, ZoneDeclared
 
 NEVER = float("-inf")
+TIMER_STEP_S = 60
 
 
 def build_detectors(config: DetectorConfig) -> list[Detector]:
@@ -74,6 +76,7 @@ class Monitor:
         self._fingerprints: Store = stores("alert_fingerprints")
         self._meta: Store = stores("monitor")
         self._lateness_s = self.config.reorder_minutes * 60
+        self._clock: float = self._meta.get("clock", NEVER)
         self.sanctions = (
             SanctionsIndex(sanctions, self.config.sanctioned_party.similarity) if sanctions is not None else None
         )
@@ -81,6 +84,7 @@ class Monitor:
         for rows in self._zone_rows.values():
             for row in rows:
                 self.zones.declare(ZoneVersion(**row))
+        self._ctx = Context(NEVER, NEVER, self.zones, self._sites, self.sanctions, self.config, self._schedule)
         self._heap = [(due[0], name) for name, due in self._timers.items()]
         heapq.heapify(self._heap)
         self.duplicates = 0
@@ -90,27 +94,24 @@ class Monitor:
 
     @property
     def clock(self) -> float:
-        value: float = self._meta.get("clock", NEVER)
-        return value
+        return self._clock
 
     @property
     def watermark(self) -> float:
         return self.clock - self._lateness_s
 
     def _context(self, watermark: float) -> Context:
-        return Context(
-            clock=self.clock,
-            watermark=watermark,
-            zones=self.zones,
-            sites=self._sites,
-            sanctions=self.sanctions,
-            config=self.config,
-            schedule=self._schedule,
-        )
+        ctx = self._ctx
+        ctx.clock = self.clock
+        ctx.watermark = watermark
+        return ctx
 
     def _schedule(self, typology: Typology, key: str, due: float) -> None:
         """Keep the earliest and the latest time asked for; after the earliest fires, the
-        latest is asked for again (judging at a later watermark covers all between)."""
+        latest is asked for again (judging at a later watermark covers all between).
+        Times are rounded up to the next whole minute, so that a busy key is judged at
+        most once a minute of event time."""
+        due = math.ceil(due / TIMER_STEP_S) * TIMER_STEP_S
         name = f"{typology}|{key}"
         pending = self._timers.get(name)
         if pending is None:
@@ -147,9 +148,9 @@ class Monitor:
             return []
         self._seen[event.id] = 1
         self.accepted += 1
-        t = epoch(event.time)
-        if t > self.clock:
-            self._meta["clock"] = t
+        t = event.at
+        if t > self._clock:
+            self._clock = self._meta["clock"] = t
         ctx = self._context(self.watermark)
         found: list[Finding] = []
         if isinstance(event, ZoneDeclared | SiteRegistered | PartnerRegistered):
@@ -179,7 +180,7 @@ class Monitor:
                 "controlled_by": z.controlled_by,
                 "valid_from": epoch(z.valid_from),
                 "valid_to": epoch(z.valid_to) if z.valid_to else None,
-                "declared_at": epoch(event.time),
+                "declared_at": event.at,
                 "event_id": event.id,
                 "geometry": z.geometry.model_dump(),
             }

@@ -58,7 +58,7 @@ class RouteDeviationDetector(Detector):
             if latest_off:
                 ctx.schedule(self.typology, key, max(latest_off))
         elif isinstance(event, ConvoyPosition):
-            t = epoch(event.time)
+            t = event.at
             lat, lon = event.data.lat, event.data.lon
             distance = self._route(key, record).distance_km(lat, lon) if record.route else -1.0
             bisect.insort(record.positions, (t, event.id, lat, lon, distance))
@@ -176,7 +176,7 @@ class UnscheduledStopDetector(Detector):
         elif isinstance(event, ConvoyStop):
             s = event.data
             stop = (
-                epoch(event.time), event.id, s.lat, s.lon, epoch(s.started_at), epoch(s.ended_at),
+                event.at, event.id, s.lat, s.lon, epoch(s.started_at), epoch(s.ended_at),
                 s.payment_demanded, s.reason, s.reported_actor or "",
             )
             if any(existing[1] == event.id for existing in record.stops):

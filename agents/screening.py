@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from agents.config import SanctionedPartyConfig
-from agents.detector import Context, Detector, epoch
+from agents.detector import Context, Detector
 from agents.findings import Finding, Proof
 from agents.state import Store
 from schemas.alerts import Typology
@@ -47,7 +47,7 @@ class SanctionedPartyDetector(Detector):
             if match is not None:
                 entry = match.entry
                 new_hits.append(
-                    (epoch(event.time), event.id, event.type, role, name, entry.reference, entry.listed_name, match.similarity)
+                    (event.at, event.id, event.type, role, name, entry.reference, entry.listed_name, match.similarity)
                 )
         table = state["sanctioned_party"]
         key = event.subject

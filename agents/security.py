@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from agents.config import IncidentNearbyConfig
-from agents.detector import Context, Detector, epoch
+from agents.detector import Context, Detector
 from agents.findings import Finding, Proof
 from agents.geo import haversine_km
 from agents.state import Store
@@ -43,6 +43,7 @@ class IncidentNearbyDetector(Detector):
     def __init__(self, config: IncidentNearbyConfig) -> None:
         self.config = config
         self._window_s = config.window_hours * 3600
+        self._radius_deg = config.radius_km / 111.0 + 0.01  # a latitude band no nearer point lies outside
 
     def _buckets(self, t: float) -> range:
         hour = math.floor(t / 3600)
@@ -56,11 +57,11 @@ class IncidentNearbyDetector(Detector):
         key = event.subject
         record: ExposureRecord = shipments.get(key) or ExposureRecord()
         if isinstance(event, ShipmentDispatched):
-            record.dispatched_at = epoch(event.time)
+            record.dispatched_at = event.at
         elif isinstance(event, ShipmentReceived):
-            record.received_at = min(record.received_at, epoch(event.time))
+            record.received_at = min(record.received_at, event.at)
         elif isinstance(event, ConvoyPosition):
-            fix = (epoch(event.time), event.id, key, event.data.lat, event.data.lon)
+            fix = (event.at, event.id, key, event.data.lat, event.data.lon)
             self._index_position(fix, state)
             incidents = state["incident_nearby.incidents"]
             for bucket in self._buckets(fix[0]):
@@ -73,7 +74,7 @@ class IncidentNearbyDetector(Detector):
         d = event.data
         if d.kind not in self.config.kinds:
             return []
-        t = epoch(event.time)
+        t = event.at
         incident: Incident = (t, event.id, d.incident_id, d.lat, d.lon, d.kind, d.actor or "", d.shipment_id or "")
         incidents = state["incident_nearby.incidents"]
         bucket = str(math.floor(t / 3600))
@@ -108,7 +109,7 @@ class IncidentNearbyDetector(Detector):
 
     def _pair(self, record: ExposureRecord, incident: Incident, fix: IndexedFix) -> bool:
         """Keep the closest position of the shipment to the incident, if near enough."""
-        if abs(fix[0] - incident[0]) > self._window_s:
+        if abs(fix[0] - incident[0]) > self._window_s or abs(fix[3] - incident[3]) > self._radius_deg:
             return False
         distance = haversine_km(incident[3], incident[4], fix[3], fix[4])
         if distance > self.config.radius_km:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -22,6 +23,11 @@ class Envelope(Model):
     subject: Identifier
     datacontenttype: str | None = None
     data: Any
+
+    @cached_property
+    def at(self) -> float:
+        """`time` as epoch seconds: what the detectors compare."""
+        return self.time.timestamp()
 
     @model_validator(mode="after")
     def _subject_matches_data(self) -> Envelope:

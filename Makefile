@@ -1,0 +1,44 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   := out/demo
+
+.PHONY: demo test check lint typecheck bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## demo: install, write the project's example stream and replay it
+demo: $(STAMP)
+	$(BIN)/aidmon generate --out $(DEMO)/events.jsonl --truth $(DEMO)/truth.json \
+		--sanctions $(DEMO)/sanctions.xml --shipments 40 --seed 2012
+	$(BIN)/aidmon replay $(DEMO)/events.jsonl --sanctions $(DEMO)/sanctions.xml \
+		--config examples/aidmon.toml --alerts $(DEMO)/alerts.jsonl --rejects $(DEMO)/rejects.jsonl
+	@echo "alerts: $(DEMO)/alerts.jsonl   rejects: $(DEMO)/rejects.jsonl"
+
+## test: install with the test tools and run every test
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## check: lint, type-check and test
+check: lint typecheck test
+
+lint: $(STAMP)
+	$(BIN)/ruff check schemas agents streams tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## bench: replay speed and memory against a bare json.loads loop (prints ratios)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/replay_speed.py
+
+clean:
+	rm -rf $(VENV) out build *.egg-info
