@@ -79,6 +79,9 @@ class OverDistributionDetector(Detector):
 
     def _move(self, record: SiteRecord, commodity: str, movement: Movement) -> None:
         movements = record.movements.setdefault(commodity, [])
+        if not movements or movement >= movements[-1]:
+            movements.append(movement)  # in order: the usual case
+            return
         index = bisect.bisect(movements, movement)
         movements.insert(index, movement)
         totals = record.totals.get(commodity)

@@ -132,6 +132,7 @@ class OverdueShipmentDetector(Detector):
         if record is None or record.dispatch is None or record.overdue:
             return []
         if ctx.watermark <= record.deadline:
+            ctx.schedule(self.typology, key, math.nextafter(record.deadline, math.inf))  # not yet
             return []
         if any(t <= record.deadline for t in record.receipts.values()):
             return []

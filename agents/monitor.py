@@ -28,7 +28,7 @@ from agents.screening import SanctionedPartyDetector
 from agents.security import IncidentNearbyDetector
 from agents.state import Store, StoreFactory, memory_store
 from schemas.alerts import Alert, Typology
-from schemas.events import Event, PartnerRegistered, SiteRegistered, ZoneDeclared
+from schemas.events import REFERENCE_TYPES, Event, PartnerRegistered, SiteRegistered, ZoneDeclared
 
 NEVER = float("-inf")
 TIMER_STEP_S = 60
@@ -123,11 +123,18 @@ class Monitor:
             heapq.heappush(self._heap, (due, name))
         self._timers[name] = (min(earliest, due), max(latest, due))
 
-    def _fire_timers(self, watermark: float) -> list[Finding]:
+    def _fire_timers(self, watermark: float, every: bool = False) -> list[Finding]:
+        """Fire the timers due by `watermark` (or all pending ones, with `every`), judging at
+        `watermark`. A detector may ask again from `on_timer`; that request waits."""
+        if every:
+            due_now, self._heap = sorted(self._heap), []
+        else:
+            due_now = []
+            while self._heap and self._heap[0][0] <= watermark:
+                due_now.append(heapq.heappop(self._heap))
         found: list[Finding] = []
         ctx = self._context(watermark)
-        while self._heap and self._heap[0][0] <= watermark:
-            due, name = heapq.heappop(self._heap)
+        for due, name in due_now:
             pending = self._timers.get(name)
             if pending is None or pending[0] != due:
                 continue  # superseded by an earlier request
@@ -151,18 +158,20 @@ class Monitor:
         t = event.at
         if t > self._clock:
             self._clock = self._meta["clock"] = t
-        ctx = self._context(self.watermark)
+        watermark = self._clock - self._lateness_s
+        ctx = self._context(watermark)
         found: list[Finding] = []
-        if isinstance(event, ZoneDeclared | SiteRegistered | PartnerRegistered):
-            found += self._apply_reference(event, ctx)
+        if event.type in REFERENCE_TYPES:
+            found += self._apply_reference(event, ctx)  # type: ignore[arg-type]
         for detector in self._by_type.get(event.type, ()):
             found += detector.on_event(event, self._state[detector.typology], ctx)
-        found += self._fire_timers(self.watermark)
-        return self._emit(found)
+        if self._heap and self._heap[0][0] <= watermark:
+            found += self._fire_timers(watermark)
+        return self._emit(found) if found else []
 
     def flush(self) -> list[Alert]:
-        """Judge every pending deadline at the clock itself: the end of the input."""
-        return self._emit(self._fire_timers(self.clock))
+        """End of input: judge every pending timer at the clock itself."""
+        return self._emit(self._fire_timers(self.clock, every=True))
 
     def _apply_reference(self, event: ZoneDeclared | SiteRegistered | PartnerRegistered, ctx: Context) -> list[Finding]:
         found: list[Finding] = []

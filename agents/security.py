@@ -20,8 +20,8 @@ from schemas.events import ConvoyPosition, Event, IncidentReported, ShipmentDisp
 Incident = tuple[float, str, str, float, float, str, str, str]
 # a position in the time index: (time, event id, shipment id, lat, lon)
 IndexedFix = tuple[float, str, str, float, float]
-# a near miss: (incident, position time, position event id, distance km)
-Nearby = tuple[Incident, float, str, float]
+# a position near an incident: (distance km, position time, position event id)
+Near = tuple[float, float, str]
 
 
 @dataclass(slots=True)
@@ -29,7 +29,8 @@ class ExposureRecord:
     dispatched_at: float | None = None
     received_at: float = math.inf
     named: dict[str, Incident] = field(default_factory=dict)  # incident event id -> incident
-    nearby: dict[str, Nearby] = field(default_factory=dict)  # incident event id -> closest pairing
+    incidents: dict[str, Incident] = field(default_factory=dict)  # incident event id -> incident
+    nearby: dict[str, list[Near]] = field(default_factory=dict)  # incident event id -> positions near it
 
 
 class IncidentNearbyDetector(Detector):
@@ -108,15 +109,16 @@ class IncidentNearbyDetector(Detector):
             positions[bucket] = entries
 
     def _pair(self, record: ExposureRecord, incident: Incident, fix: IndexedFix) -> bool:
-        """Keep the closest position of the shipment to the incident, if near enough."""
+        """Keep the position if it lies within the radius and window of the incident."""
         if abs(fix[0] - incident[0]) > self._window_s or abs(fix[3] - incident[3]) > self._radius_deg:
             return False
         distance = haversine_km(incident[3], incident[4], fix[3], fix[4])
         if distance > self.config.radius_km:
             return False
-        known = record.nearby.get(incident[1])
-        if known is None or (distance, fix[0], fix[1]) < (known[3], known[1], known[2]):
-            record.nearby[incident[1]] = (incident, fix[0], fix[1], distance)
+        record.incidents[incident[1]] = incident
+        near = record.nearby.setdefault(incident[1], [])
+        if all(n[2] != fix[1] for n in near):
+            near.append((distance, fix[0], fix[1]))
         return True
 
     def _judged(self, key: str, record: ExposureRecord) -> list[Finding]:
@@ -128,9 +130,12 @@ class IncidentNearbyDetector(Detector):
         for eid, incident in record.named.items():
             proofs[eid] = Proof(eid, "incident.reported", incident[0], _describe(incident) + f", naming {key}")
         if record.dispatched_at is not None:
-            for eid, (incident, pos_time, pos_id, distance) in record.nearby.items():
-                if eid in proofs or not record.dispatched_at <= pos_time <= record.received_at:
+            for eid, near in record.nearby.items():
+                in_transit = [n for n in near if record.dispatched_at <= n[1] <= record.received_at]
+                if eid in proofs or not in_transit:
                     continue
+                incident = record.incidents[eid]
+                distance, pos_time, pos_id = min(in_transit)
                 hours = abs(incident[0] - pos_time) / 3600
                 proofs[eid] = Proof(
                     eid, "incident.reported", incident[0],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -24,13 +23,15 @@ class Envelope(Model):
     datacontenttype: str | None = None
     data: Any
 
-    @cached_property
+    @property
     def at(self) -> float:
-        """`time` as epoch seconds: what the detectors compare."""
-        return self.time.timestamp()
+        """`time` as epoch seconds: what the detectors compare (computed once, at decode)."""
+        return self.__dict__["epoch_s"]  # type: ignore[no-any-return]
 
     @model_validator(mode="after")
     def _subject_matches_data(self) -> Envelope:
+        # not a field: kept beside them, out of the schema and of every dump
+        object.__setattr__(self, "epoch_s", self.time.timestamp())
         expected = getattr(self.data, self.SUBJECT_FIELD)
         if self.subject != expected:
             raise ValueError(

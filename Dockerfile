@@ -1,0 +1,12 @@
+# The aidmon command in a container: `docker compose run --rm replay` (see docker-compose.yml).
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY schemas ./schemas
+COPY agents ./agents
+COPY streams ./streams
+COPY examples ./examples
+RUN pip install --no-cache-dir . && useradd --system --uid 10001 aidmon
+USER aidmon
+ENTRYPOINT ["aidmon"]
+CMD ["--help"]
