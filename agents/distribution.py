@@ -33,8 +33,11 @@ class SiteRecord:
     """round id -> the first service beyond the caseload limit, for rounds over it"""
     movements: dict[str, list[Movement]] = field(default_factory=dict)  # commodity -> sorted
     totals: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
-    """commodity -> (received kg, distributed kg) after each movement judged so far"""
+    """commodity -> (received kg, distributed kg) after each of its movements"""
+    candidates: dict[str, Excess] = field(default_factory=dict)
+    """commodity -> the first excess in the movements known so far (a late receipt may undo it)"""
     excess: dict[str, Excess] = field(default_factory=dict)
+    """commodity -> a candidate confirmed once the watermark passed it"""
     changed: bool = False  # crossings or excess changed since the last finding
 
 
@@ -56,7 +59,8 @@ class OverDistributionDetector(Detector):
             key = event.data.site_id
             record: SiteRecord = table.get(key) or SiteRecord()
             for ritem in event.data.items:
-                self._move(record, ritem.commodity, (t, RECEIPT, event.id, ritem.quantity * KG_PER_UNIT[ritem.unit]))
+                kilos = ritem.quantity * KG_PER_UNIT[ritem.unit]
+                self._move(key, record, ritem.commodity, (t, RECEIPT, event.id, kilos), ctx)
         elif isinstance(event, DistributionRecorded):
             key = event.subject
             record = table.get(key) or SiteRecord()
@@ -69,51 +73,65 @@ class OverDistributionDetector(Detector):
                 if crossing is None or (t, event.id) < crossing:
                     self._cross(record, data.round_id, ctx.sites.get(key))
             for item in data.items:
-                self._move(record, item.commodity, (t, DISTRIBUTION, event.id, item.kilograms))
+                self._move(key, record, item.commodity, (t, DISTRIBUTION, event.id, item.kilograms), ctx)
         else:
             return []
-        ctx.schedule(self.typology, key, t)
         found = self._judged(key, record, ctx)
         table[key] = record
         return found
 
-    def _move(self, record: SiteRecord, commodity: str, movement: Movement) -> None:
+    def _move(self, key: str, record: SiteRecord, commodity: str, movement: Movement, ctx: Context) -> None:
+        """Add a stock movement, keep the running totals, and look for the first excess."""
         movements = record.movements.setdefault(commodity, [])
-        if not movements or movement >= movements[-1]:
-            movements.append(movement)  # in order: the usual case
+        totals = record.totals.setdefault(commodity, [])
+        if not movements or movement >= movements[-1]:  # in order: the usual case
+            received, distributed = totals[-1] if totals else (0.0, 0.0)
+            if movement[1] == RECEIPT:
+                received += movement[3]
+            else:
+                distributed += movement[3]
+            movements.append(movement)
+            totals.append((received, distributed))
+            if commodity not in record.candidates and distributed > self.config.stock_ratio * received:
+                self._candidate(key, record, commodity, len(movements) - 1, ctx)
             return
         index = bisect.bisect(movements, movement)
         movements.insert(index, movement)
-        totals = record.totals.get(commodity)
-        if totals is not None and index < len(totals):
-            # before what was already judged (later than the watermark): judge from there again
-            del totals[index:]
-            excess = record.excess.get(commodity)
-            if excess is not None and excess[4] >= index:
-                del record.excess[commodity]
+        received, distributed = totals[index - 1] if index else (0.0, 0.0)
+        del totals[index:]
+        for _, kind, _, kilos in movements[index:]:
+            if kind == RECEIPT:
+                received += kilos
+            else:
+                distributed += kilos
+            totals.append((received, distributed))
+        for found in (record.candidates, record.excess):
+            if commodity in found and found[commodity][4] >= index:
+                del found[commodity]  # it may no longer hold, or hold elsewhere
                 record.changed = True
+        if commodity not in record.candidates:
+            limit = self.config.stock_ratio
+            for i in range(index, len(movements)):
+                received, distributed = totals[i]
+                if movements[i][1] == DISTRIBUTION and distributed > limit * received:
+                    self._candidate(key, record, commodity, i, ctx)
+                    break
+
+    def _candidate(self, key: str, record: SiteRecord, commodity: str, index: int, ctx: Context) -> None:
+        t, _, eid, _ = record.movements[commodity][index]
+        received, distributed = record.totals[commodity][index]
+        record.candidates[commodity] = (t, eid, distributed, received, index)
+        ctx.schedule(self.typology, key, t)  # confirmed once no late receipt can undo it
 
     def on_timer(self, key: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         table = state["over_distribution"]
         record: SiteRecord | None = table.get(key)
         if record is None:
             return []
-        limit = self.config.stock_ratio
-        for commodity, movements in record.movements.items():
-            totals = record.totals.setdefault(commodity, [])
-            received, distributed = totals[-1] if totals else (0.0, 0.0)
-            index = len(totals)
-            while index < len(movements) and movements[index][0] <= ctx.watermark:
-                t, kind, eid, kilos = movements[index]
-                if kind == RECEIPT:
-                    received += kilos
-                else:
-                    distributed += kilos
-                    if commodity not in record.excess and distributed > limit * received:
-                        record.excess[commodity] = (t, eid, distributed, received, index)
-                        record.changed = True
-                totals.append((received, distributed))
-                index += 1
+        for commodity, candidate in record.candidates.items():
+            if candidate[0] <= ctx.watermark and record.excess.get(commodity) != candidate:
+                record.excess[commodity] = candidate
+                record.changed = True
         found = self._judged(key, record, ctx)
         table[key] = record
         return found
@@ -158,7 +176,10 @@ class OverDistributionDetector(Detector):
             evidence.append(Proof(eid, "distribution.recorded", t, (
                 f"round {round_id}: beneficiary beyond {self.config.caseload_ratio:.0%} of the caseload "
                 f"of {caseload} households")))
-            parts.append(f"round {round_id} served more households than {self.config.caseload_ratio:.0%} of its caseload of {caseload}")
+            parts.append(
+                f"round {round_id} served more households than {self.config.caseload_ratio:.0%} "
+                f"of its caseload of {caseload}"
+            )
             raised.append(t)
         for commodity, (t, eid, distributed, received, _) in sorted(record.excess.items()):
             evidence.append(Proof(eid, "distribution.recorded", t, (
@@ -172,16 +193,18 @@ class OverDistributionDetector(Detector):
             subject_id=key,
             severity=self.config.both_severity if both else self.config.severity,
             strength=min(1.0, len(parts) / 4),
-            summary=f"Site {key} over-distributed: {'; '.join(parts[:3])}; audit the distribution lists and the stock ledger.",
+            summary=(
+                f"Site {key} over-distributed: {'; '.join(parts[:3])}; "
+                f"audit the distribution lists and the stock ledger."
+            ),
             evidence=tuple(evidence),
             raised_at=min(raised),
         )]
 
 
-@dataclass(slots=True)
-class CollectionRecord:
-    rounds: dict[str, dict[str, tuple[float, str]]] = field(default_factory=dict)
-    """round id -> event id -> (time, site id)"""
+# a beneficiary's record: round id -> its visits, each (time, event id, site id). A plain
+# dict of tuples: there is one per beneficiary token, so it is kept as small as it can be.
+CollectionRecord = dict[str, tuple[tuple[float, str, str], ...]]
 
 
 class DuplicateCollectionDetector(Detector):
@@ -198,12 +221,19 @@ class DuplicateCollectionDetector(Detector):
         if not isinstance(event, DistributionRecorded):
             return []
         table = state["duplicate_collection"]
-        key = event.data.beneficiary
-        record: CollectionRecord = table.get(key) or CollectionRecord()
-        served = record.rounds.setdefault(event.data.round_id, {})
-        served[event.id] = (event.at, event.data.site_id)
+        data = event.data
+        key = data.beneficiary
+        record: CollectionRecord | None = table.get(key)
+        visit = (event.at, event.id, data.site_id)
+        if record is None:
+            table[key] = {data.round_id: (visit,)}
+            return []
+        visits = record.get(data.round_id, ())
+        if any(v[1] == event.id for v in visits):
+            return []
+        visits = record[data.round_id] = (*visits, visit)
         table[key] = record
-        if len(served) < self.config.min_collections:
+        if len(visits) < self.config.min_collections:
             return []
         return [self.judge(key, record)]
 
@@ -212,14 +242,17 @@ class DuplicateCollectionDetector(Detector):
         raised = []
         rounds = []
         sites: set[str] = set()
-        for round_id, served in sorted(record.rounds.items()):
+        for round_id, served in sorted(record.items()):
             if len(served) < self.config.min_collections:
                 continue
-            visits = sorted((t, eid, site) for eid, (t, site) in served.items())
+            visits = sorted(served)
             rounds.append(f"{len(visits)} times in round {round_id}")
             raised.append(visits[self.config.min_collections - 1][0])
             sites.update(site for _, _, site in visits)
-            evidence += [Proof(eid, "distribution.recorded", t, f"served at {site} in round {round_id}") for t, eid, site in visits]
+            evidence += [
+                Proof(eid, "distribution.recorded", t, f"served at {site} in round {round_id}")
+                for t, eid, site in visits
+            ]
         return Finding(
             typology=self.typology,
             subject_kind="beneficiary",

@@ -64,7 +64,9 @@ class NonReceiptFeedbackDetector(Detector):
         if reached is None:
             return None
         window = record.reports[start:end]
-        evidence = tuple(Proof(eid, "feedback.received", t, f"{category.replace('_', ' ')} reported") for t, eid, category in window)
+        evidence = tuple(
+            Proof(eid, "feedback.received", t, f"{category.replace('_', ' ')} reported") for t, eid, category in window
+        )
         days = self.config.window_days
         return Finding(
             typology=self.typology,

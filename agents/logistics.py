@@ -26,7 +26,7 @@ class LossRecord:
 
 
 class TransitLossDetector(Detector):
-    """(dispatched − received) / dispatched above the threshold for any commodity."""
+    """(dispatched - received) / dispatched above the threshold for any commodity."""
 
     typology: ClassVar[Typology] = "transit_loss"
     consumes = frozenset({"shipment.dispatched", "shipment.received"})

@@ -14,6 +14,7 @@ import heapq
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from typing import Any
 
 from agents.config import DetectorConfig
 from agents.detector import Context, Detector, Site, epoch
@@ -67,6 +68,10 @@ class Monitor:
         self._by_typology = {d.typology: d for d in self.detectors}
         self._state: dict[Typology, Mapping[str, Store]] = {
             d.typology: {name: stores(name) for name in d.tables} for d in self.detectors
+        }
+        self._routes = {
+            event_type: [(d.on_event, self._state[d.typology]) for d in detectors]
+            for event_type, detectors in self._by_type.items()
         }
         self._seen = stores("seen_events")
         self._sites: Store = stores("sites")
@@ -163,8 +168,8 @@ class Monitor:
         found: list[Finding] = []
         if event.type in REFERENCE_TYPES:
             found += self._apply_reference(event, ctx)  # type: ignore[arg-type]
-        for detector in self._by_type.get(event.type, ()):
-            found += detector.on_event(event, self._state[detector.typology], ctx)
+        for on_event, state in self._routes.get(event.type, ()):
+            found += on_event(event, state, ctx)
         if self._heap and self._heap[0][0] <= watermark:
             found += self._fire_timers(watermark)
         return self._emit(found) if found else []
@@ -182,7 +187,7 @@ class Monitor:
                 found += detector.on_site_changed(d.site_id, self._state[detector.typology], ctx)
         elif isinstance(event, ZoneDeclared):
             z = event.data
-            row = {
+            row: dict[str, Any] = {
                 "zone_id": z.zone_id,
                 "name": z.name,
                 "status": z.status,

@@ -195,7 +195,7 @@ class UnscheduledStopDetector(Detector):
         return found
 
     def _reason(self, record: StopRecord, stop: StopFix, ctx: Context) -> str | None:
-        t, _eid, lat, lon, started, ended, payment, reason, actor = stop
+        _, _, lat, lon, started, ended, payment, reason, actor = stop
         by = f" by {actor}" if actor else ""
         if payment:
             return f"payment demanded{by} at a {reason} stop"
@@ -220,7 +220,7 @@ class UnscheduledStopDetector(Detector):
         if not flagged:
             return None
         payment = any(stop[6] for stop, _ in flagged)
-        evidence = tuple(Proof(stop[1], "convoy.stop", stop[0], why) for stop, why in flagged[: ctx.config.max_evidence])
+        evidence = tuple(Proof(stop[1], "convoy.stop", stop[0], why) for stop, why in flagged)
         first_stop, first_why = flagged[0]
         more = f" and {len(flagged) - 1} more" if len(flagged) > 1 else ""
         return Finding(

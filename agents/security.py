@@ -144,7 +144,9 @@ class IncidentNearbyDetector(Detector):
                 proofs[pos_id] = Proof(pos_id, "convoy.position", pos_time, f"convoy position nearest to {incident[2]}")
         if not proofs:
             return None
-        incidents = sorted((p for p in proofs.values() if p.type == "incident.reported"), key=lambda p: (p.time, p.event_id))
+        incidents = sorted(
+            (p for p in proofs.values() if p.type == "incident.reported"), key=lambda p: (p.time, p.event_id)
+        )
         first = incidents[0]
         return Finding(
             typology=self.typology,

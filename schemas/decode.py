@@ -8,7 +8,7 @@ beneficiary's raw identifier, and reasons are logged and counted).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Final, Literal, cast
+from typing import Annotated, Final, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError
 
@@ -30,13 +30,24 @@ REJECT_REASONS: Final[tuple[RejectReason, ...]] = (
 _EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Annotated[Event, Field(discriminator="type")])
 
 
+class Decoder:
+    """Decodes events for one deployment: its pseudonymiser turns raw ids into tokens."""
+
+    def __init__(self, pseudonymiser: Callable[[str], str]) -> None:
+        self._context = {"pseudonymiser": pseudonymiser}
+
+    def __call__(self, raw: bytes | str) -> Event:
+        """Validate `raw` against the contract; raw beneficiary ids come back as tokens."""
+        try:
+            return _EVENT_ADAPTER.validate_json(raw, context=self._context)
+        except ValidationError as exc:
+            reason, detail = _explain(exc)
+            raise InvalidEvent(reason, detail) from None
+
+
 def decode_event(raw: bytes | str, pseudonymiser: Callable[[str], str]) -> Event:
     """Validate `raw` against the contract; raw beneficiary ids come back as tokens."""
-    try:
-        return _EVENT_ADAPTER.validate_json(raw, context={"pseudonymiser": pseudonymiser})
-    except ValidationError as exc:
-        reason, detail = _explain(exc)
-        raise InvalidEvent(reason, detail) from None
+    return Decoder(pseudonymiser)(raw)
 
 
 def _explain(exc: ValidationError) -> tuple[RejectReason, str]:
@@ -53,7 +64,7 @@ def _explain(exc: ValidationError) -> tuple[RejectReason, str]:
     if kind in ("model_attributes_type", "model_type", "dict_type") and not loc:
         return "not_an_object", "an event must be a JSON object"
     if kind == "union_tag_invalid":
-        tag = cast(dict[str, Any], first.get("ctx") or {}).get("tag", "?")
+        tag = (first.get("ctx") or {}).get("tag", "?")
         return "unknown_type", f"unknown type {str(tag)[:64]!r}"
     if kind in ("union_tag_not_found", "missing"):
         field = "type" if kind == "union_tag_not_found" else where

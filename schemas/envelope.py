@@ -31,7 +31,7 @@ class Envelope(Model):
     @model_validator(mode="after")
     def _subject_matches_data(self) -> Envelope:
         # not a field: kept beside them, out of the schema and of every dump
-        object.__setattr__(self, "epoch_s", self.time.timestamp())
+        self.__dict__["epoch_s"] = self.time.timestamp()
         expected = getattr(self.data, self.SUBJECT_FIELD)
         if self.subject != expected:
             raise ValueError(

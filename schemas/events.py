@@ -81,7 +81,7 @@ class PartnerData(Model):
     partner_id: Identifier
     name: str
     role: PartnerRole
-    aliases: list[str] = []
+    aliases: list[str] = Field(default_factory=list)
 
 
 # --- logistics ------------------------------------------------------------------------

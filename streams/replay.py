@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from agents.monitor import Monitor
 from schemas.alerts import Alert
-from schemas.decode import decode_event
+from schemas.decode import Decoder
 from schemas.exceptions import InvalidEvent
 from schemas.privacy import Pseudonymiser
 
@@ -63,11 +63,6 @@ def reject_record(source: str, position: int, error: InvalidEvent, raw: bytes) -
     return record
 
 
-def read_lines(stream: IO[bytes]) -> Iterator[bytes]:
-    for line in stream:
-        yield line.rstrip(b"\r\n")
-
-
 class Replay:
     """Feeds lines to a monitor; `alerts_out` and `rejects_out` receive JSON lines."""
 
@@ -81,7 +76,7 @@ class Replay:
         every_update: bool = False,
     ) -> None:
         self.monitor = monitor
-        self.pseudonymiser = pseudonymiser
+        self.decode = Decoder(pseudonymiser)
         self.alerts_out = alerts_out
         self.rejects_out = rejects_out
         self.source = source
@@ -96,13 +91,15 @@ class Replay:
         return self.summary
 
     def feed(self, line: bytes) -> None:
+        """One line of input, with or without its line ending."""
+        line = line.rstrip(b"\r\n")
         summary = self.summary
         summary.lines += 1
-        if not line.strip():
+        if not line or line.isspace():
             summary.blank += 1
             return
         try:
-            event = decode_event(line, self.pseudonymiser)
+            event = self.decode(line)
         except InvalidEvent as error:
             summary.rejects[error.reason] += 1
             if self.rejects_out is not None:

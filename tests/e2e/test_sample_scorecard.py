@@ -25,7 +25,8 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     )
     assert run.returncode == 0, run.stderr
     score = subprocess.run(
-        [sys.executable, str(require(SCORE)), str(SAMPLE / "truth.json"), str(alerts), "--rejects", str(rejects), "--json"],
+        [sys.executable, str(require(SCORE)), str(SAMPLE / "truth.json"), str(alerts),
+         "--rejects", str(rejects), "--json"],
         capture_output=True, text=True, timeout=120, check=True,
     )
     return {
