@@ -51,6 +51,16 @@ class OverDistributionDetector(Detector):
 
     def __init__(self, config: OverDistributionConfig) -> None:
         self.config = config
+        self._limits: dict[str, float] = {}  # site id -> households a round may serve (derived)
+
+    def _allowed(self, site_id: str, ctx: Context) -> float:
+        limit = self._limits.get(site_id)
+        if limit is None:
+            site = ctx.sites.get(site_id)
+            caseload = site.caseload_households if site is not None else None
+            limit = float("inf") if caseload is None else int(self.config.caseload_ratio * caseload + 1e-9)
+            self._limits[site_id] = limit
+        return limit
 
     def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         table = state["over_distribution"]
@@ -70,7 +80,7 @@ class OverDistributionDetector(Detector):
             if known is None or (t, event.id) < known:
                 served[data.beneficiary] = (t, event.id)
                 crossing = record.crossings.get(data.round_id)
-                if crossing is None or (t, event.id) < crossing:
+                if crossing is not None or len(served) > self._allowed(key, ctx):
                     self._cross(record, data.round_id, ctx.sites.get(key))
             for item in data.items:
                 self._move(key, record, item.commodity, (t, DISTRIBUTION, event.id, item.kilograms), ctx)
@@ -137,6 +147,7 @@ class OverDistributionDetector(Detector):
         return found
 
     def on_site_changed(self, site_id: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+        self._limits.pop(site_id, None)
         table = state["over_distribution"]
         record: SiteRecord | None = table.get(site_id)
         if record is None:

@@ -20,7 +20,7 @@ KG_PER_UNIT: dict[str, float] = {"kg": 1.0, "mt": 1000.0, "l": 1.0}
 class Model(BaseModel):
     """Base of every contract model: strict types, extra fields tolerated and dropped."""
 
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, cache_strings="none")
 
 
 class Item(Model):

@@ -160,6 +160,9 @@ def run_generate(args: argparse.Namespace) -> int:
     from streams import synthetic
 
     data = synthetic.generate(seed=args.seed, shipments=args.shipments, noise=not args.clean)
+    for path in (args.out, args.truth, args.sanctions):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
     synthetic.write(args.out, data)
     if args.truth:
         args.truth.write_text(json.dumps(data.truth, indent=1) + "\n", encoding="utf-8")
