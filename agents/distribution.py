@@ -18,8 +18,9 @@ from schemas.events import DistributionRecorded, Event, ShipmentReceived
 from schemas.types import KG_PER_UNIT
 
 RECEIPT, DISTRIBUTION = 0, 1
-# a stock movement: (time, RECEIPT | DISTRIBUTION, event id, kg); receipts first at equal times
-Movement = tuple[float, int, str, float]
+# a line of a commodity's stock ledger at a site: (time, RECEIPT | DISTRIBUTION, event id,
+# kg, received kg so far, distributed kg so far); sorted, so receipts come first at equal times
+Entry = tuple[float, int, str, float, float, float]
 # the first moment a commodity's distributions passed its receipts:
 # (time, event id, distributed so far, received so far, index of the movement)
 Excess = tuple[float, str, float, float, int]
@@ -31,9 +32,7 @@ class SiteRecord:
     """round id -> beneficiary token -> (first time served, event id)"""
     crossings: dict[str, tuple[float, str]] = field(default_factory=dict)
     """round id -> the first service beyond the caseload limit, for rounds over it"""
-    movements: dict[str, list[Movement]] = field(default_factory=dict)  # commodity -> sorted
-    totals: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
-    """commodity -> (received kg, distributed kg) after each of its movements"""
+    ledgers: dict[str, list[Entry]] = field(default_factory=dict)  # commodity -> its ledger
     candidates: dict[str, Excess] = field(default_factory=dict)
     """commodity -> the first excess in the movements known so far (a late receipt may undo it)"""
     excess: dict[str, Excess] = field(default_factory=dict)
@@ -70,66 +69,81 @@ class OverDistributionDetector(Detector):
             record: SiteRecord = table.get(key) or SiteRecord()
             for ritem in event.data.items:
                 kilos = ritem.quantity * KG_PER_UNIT[ritem.unit]
-                self._move(key, record, ritem.commodity, (t, RECEIPT, event.id, kilos), ctx)
+                self._move(key, record, ritem.commodity, t, RECEIPT, event.id, kilos, ctx)
         elif isinstance(event, DistributionRecorded):
             key = event.subject
             record = table.get(key) or SiteRecord()
             data = event.data
-            served = record.rounds.setdefault(data.round_id, {})
+            served = record.rounds.get(data.round_id)
+            if served is None:
+                served = record.rounds[data.round_id] = {}
             known = served.get(data.beneficiary)
             if known is None or (t, event.id) < known:
                 served[data.beneficiary] = (t, event.id)
-                crossing = record.crossings.get(data.round_id)
-                if crossing is not None or len(served) > self._allowed(key, ctx):
+                limit = self._limits.get(key)
+                if limit is None:
+                    limit = self._allowed(key, ctx)
+                if len(served) > limit or data.round_id in record.crossings:
                     self._cross(record, data.round_id, ctx.sites.get(key))
+            ledgers, ratio = record.ledgers, self.config.stock_ratio
             for item in data.items:
-                self._move(key, record, item.commodity, (t, DISTRIBUTION, event.id, item.kilograms), ctx)
+                kilos = item.quantity * KG_PER_UNIT[item.unit]
+                ledger = ledgers.get(item.commodity)
+                if ledger and t > ledger[-1][0]:  # the hot path of _move, written out: in order
+                    _, _, _, _, received, distributed = ledger[-1]
+                    distributed += kilos
+                    ledger.append((t, DISTRIBUTION, event.id, kilos, received, distributed))
+                    if distributed > ratio * received and item.commodity not in record.candidates:
+                        self._candidate(key, record, item.commodity, len(ledger) - 1, ctx)
+                else:
+                    self._move(key, record, item.commodity, t, DISTRIBUTION, event.id, kilos, ctx)
         else:
             return []
         found = self._judged(key, record, ctx)
         table[key] = record
         return found
 
-    def _move(self, key: str, record: SiteRecord, commodity: str, movement: Movement, ctx: Context) -> None:
-        """Add a stock movement, keep the running totals, and look for the first excess."""
-        movements = record.movements.setdefault(commodity, [])
-        totals = record.totals.setdefault(commodity, [])
-        if not movements or movement >= movements[-1]:  # in order: the usual case
-            received, distributed = totals[-1] if totals else (0.0, 0.0)
-            if movement[1] == RECEIPT:
-                received += movement[3]
-            else:
-                distributed += movement[3]
-            movements.append(movement)
-            totals.append((received, distributed))
-            if commodity not in record.candidates and distributed > self.config.stock_ratio * received:
-                self._candidate(key, record, commodity, len(movements) - 1, ctx)
-            return
-        index = bisect.bisect(movements, movement)
-        movements.insert(index, movement)
-        received, distributed = totals[index - 1] if index else (0.0, 0.0)
-        del totals[index:]
-        for _, kind, _, kilos in movements[index:]:
+    def _move(self, key: str, record: SiteRecord, commodity: str, t: float, kind: int, eid: str, kilos: float,
+              ctx: Context) -> None:
+        """Add a line to the commodity's ledger, keep its running totals, look for the first excess."""
+        ledger = record.ledgers.get(commodity)
+        if ledger is None:
+            ledger = record.ledgers[commodity] = []
+        last = ledger[-1] if ledger else None
+        if last is None or t > last[0] or (t == last[0] and (kind, eid) >= (last[1], last[2])):
+            received, distributed = (last[4], last[5]) if last else (0.0, 0.0)  # in order: the usual case
             if kind == RECEIPT:
                 received += kilos
             else:
                 distributed += kilos
-            totals.append((received, distributed))
+            ledger.append((t, kind, eid, kilos, received, distributed))
+            if distributed > self.config.stock_ratio * received and commodity not in record.candidates:
+                self._candidate(key, record, commodity, len(ledger) - 1, ctx)
+            return
+        index = bisect.bisect(ledger, (t, kind, eid))
+        received, distributed = (ledger[index - 1][4], ledger[index - 1][5]) if index else (0.0, 0.0)
+        later = [(t, kind, eid, kilos), *(entry[:4] for entry in ledger[index:])]
+        del ledger[index:]
+        for when, how, which, amount in later:  # totals after the late line change: recount them
+            if how == RECEIPT:
+                received += amount
+            else:
+                distributed += amount
+            ledger.append((when, how, which, amount, received, distributed))
         for found in (record.candidates, record.excess):
             if commodity in found and found[commodity][4] >= index:
                 del found[commodity]  # it may no longer hold, or hold elsewhere
                 record.changed = True
         if commodity not in record.candidates:
             limit = self.config.stock_ratio
-            for i in range(index, len(movements)):
-                received, distributed = totals[i]
-                if movements[i][1] == DISTRIBUTION and distributed > limit * received:
+            for i in range(index, len(ledger)):
+                entry = ledger[i]
+                if entry[1] == DISTRIBUTION and entry[5] > limit * entry[4]:
                     self._candidate(key, record, commodity, i, ctx)
                     break
 
     def _candidate(self, key: str, record: SiteRecord, commodity: str, index: int, ctx: Context) -> None:
-        t, _, eid, _ = record.movements[commodity][index]
-        received, distributed = record.totals[commodity][index]
+        t, _, eid, _, received, distributed = record.ledgers[commodity][index]
         record.candidates[commodity] = (t, eid, distributed, received, index)
         ctx.schedule(self.typology, key, t)  # confirmed once no late receipt can undo it
 

@@ -77,17 +77,21 @@ class Route:
 
     def distance_km(self, lat: float, lon: float) -> float:
         """Great-circle distance from the point to the nearest point of the route."""
-        p = _unit(lat, lon)
+        px, py, pz = _unit(lat, lon)
         best = math.inf
-        for seg in self._segments:
+        for seg in self._segments:  # vector algebra written out: this runs for every position
+            (ax, ay, az), (bx, by, bz) = seg.a, seg.b
             n = seg.normal
-            # the foot of the perpendicular lies between a and b when it is on the inner
-            # side of both planes through the pole n and each end
-            if n is not None and _dot(_cross(seg.a, p), n) >= 0 and _dot(_cross(p, seg.b), n) >= 0:
-                angle = abs(math.asin(max(-1.0, min(1.0, _dot(p, n)))))
-            else:
-                angle = min(_angle(p, seg.a), _angle(p, seg.b))
-            best = min(best, angle)
+            if n is not None:
+                nx, ny, nz = n
+                # the foot of the perpendicular lies between a and b when p is on the inner
+                # side of both planes through the pole n and each end: (a x p).n >= 0, (p x b).n >= 0
+                inside_a = (ay * pz - az * py) * nx + (az * px - ax * pz) * ny + (ax * py - ay * px) * nz
+                inside_b = (py * bz - pz * by) * nx + (pz * bx - px * bz) * ny + (px * by - py * bx) * nz
+                if inside_a >= 0 and inside_b >= 0:
+                    best = min(best, abs(math.asin(max(-1.0, min(1.0, px * nx + py * ny + pz * nz)))))
+                    continue
+            best = min(best, _angle((px, py, pz), seg.a), _angle((px, py, pz), seg.b))
         return best * EARTH_RADIUS_KM
 
 

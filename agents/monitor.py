@@ -139,6 +139,7 @@ class Monitor:
                 due_now.append(heapq.heappop(self._heap))
         found: list[Finding] = []
         ctx = self._context(watermark)
+        self._meta["clock"] = self._clock
         for due, name in due_now:
             pending = self._timers.get(name)
             if pending is None or pending[0] != due:
@@ -155,20 +156,24 @@ class Monitor:
 
     def process(self, event: Event) -> list[Alert]:
         """Apply one event; return the alerts it raised or changed (none for a duplicate)."""
-        if event.id in self._seen:
+        event_id = event.id
+        if event_id in self._seen:
             self.duplicates += 1
             return []
-        self._seen[event.id] = 1
+        self._seen[event_id] = 1
         self.accepted += 1
         t = event.at
         if t > self._clock:
-            self._clock = self._meta["clock"] = t
+            self._clock = t  # kept in the store when timers fire and at flush
         watermark = self._clock - self._lateness_s
-        ctx = self._context(watermark)
+        ctx = self._ctx
+        ctx.clock = self._clock
+        ctx.watermark = watermark
         found: list[Finding] = []
-        if event.type in REFERENCE_TYPES:
+        event_type = event.type
+        if event_type in REFERENCE_TYPES:
             found += self._apply_reference(event, ctx)  # type: ignore[arg-type]
-        for on_event, state in self._routes.get(event.type, ()):
+        for on_event, state in self._routes.get(event_type, ()):
             found += on_event(event, state, ctx)
         if self._heap and self._heap[0][0] <= watermark:
             found += self._fire_timers(watermark)
@@ -176,6 +181,7 @@ class Monitor:
 
     def flush(self) -> list[Alert]:
         """End of input: judge every pending timer at the clock itself."""
+        self._meta["clock"] = self._clock
         return self._emit(self._fire_timers(self.clock, every=True))
 
     def _apply_reference(self, event: ZoneDeclared | SiteRegistered | PartnerRegistered, ctx: Context) -> list[Finding]:

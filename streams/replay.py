@@ -92,23 +92,25 @@ class Replay:
 
     def feed(self, line: bytes) -> None:
         """One line of input, with or without its line ending."""
-        line = line.rstrip(b"\r\n")
         summary = self.summary
         summary.lines += 1
         if not line or line.isspace():
             summary.blank += 1
             return
         try:
-            event = self.decode(line)
+            event = self.decode(line)  # JSON allows the trailing line ending
         except InvalidEvent as error:
             summary.rejects[error.reason] += 1
             if self.rejects_out is not None:
-                record = reject_record(self.source, summary.lines, error, line)
+                record = reject_record(self.source, summary.lines, error, line.rstrip(b"\r\n"))
                 self.rejects_out.write(json.dumps(record, ensure_ascii=False) + "\n")
             return
-        before = self.monitor.duplicates
-        self._keep(self.monitor.process(event))
-        if self.monitor.duplicates > before:
+        monitor = self.monitor
+        before = monitor.duplicates
+        alerts = monitor.process(event)
+        if alerts:
+            self._keep(alerts)
+        if monitor.duplicates > before:
             summary.duplicates += 1
         else:
             summary.accepted += 1
