@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, get_args
 
 from pydantic import Field
 
@@ -19,19 +19,9 @@ Typology = Literal[
     "duplicate_collection",
     "non_receipt_feedback",
 ]
-TYPOLOGIES: Final[tuple[Typology, ...]] = (
-    "transit_loss",
-    "route_deviation",
-    "unscheduled_stop",
-    "overdue_shipment",
-    "incident_nearby",
-    "sanctioned_party",
-    "over_distribution",
-    "duplicate_collection",
-    "non_receipt_feedback",
-)
+TYPOLOGIES: Final[tuple[Typology, ...]] = get_args(Typology)
 Severity = Literal["low", "medium", "high", "critical"]
-SEVERITIES: Final[tuple[Severity, ...]] = ("low", "medium", "high", "critical")
+SEVERITIES: Final[tuple[Severity, ...]] = get_args(Severity)
 SubjectKind = Literal["shipment", "site", "beneficiary", "partner"]
 
 REFERENCE: Final = "Abidjan conclusions of 7 June 2012, para. 13"
