@@ -65,6 +65,13 @@ class Detector:
         return []
 
 
+def first_dispatch(event: Event, current: tuple[float, str] | None) -> bool:
+    """Whether `event` is the shipment's dispatch that stands: the earliest (by time, then
+    id) of those seen, whatever order they arrived in (a re-issued waybill does not replace
+    the original)."""
+    return current is None or (event.at, event.id) < current
+
+
 def epoch(value: Any) -> float:
     """Epoch seconds of an aware datetime."""
     return float(value.timestamp())

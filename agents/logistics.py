@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from agents.config import OverdueShipmentConfig, TransitLossConfig
-from agents.detector import Context, Detector, epoch
+from agents.detector import Context, Detector, epoch, first_dispatch
 from agents.findings import Finding, Proof
 from agents.state import Store
 from agents.text import kg, moment, percent
@@ -19,7 +19,7 @@ from schemas.types import KG_PER_UNIT
 
 @dataclass(slots=True)
 class LossRecord:
-    dispatch: tuple[str, float, str] | None = None  # event id, time, waybill
+    dispatch: tuple[float, str, str] | None = None  # time, event id, waybill
     dispatched_kg: dict[str, float] = field(default_factory=dict)
     receipts: dict[str, float] = field(default_factory=dict)  # event id -> time
     received_kg: dict[str, float] = field(default_factory=dict)
@@ -40,9 +40,10 @@ class TransitLossDetector(Detector):
         key = event.subject
         record: LossRecord = table.get(key) or LossRecord()
         if isinstance(event, ShipmentDispatched):
-            if record.dispatch is not None:
-                return []  # one dispatch per shipment: the first one stands
-            record.dispatch = (event.id, event.at, event.data.waybill)
+            if not first_dispatch(event, record.dispatch[:2] if record.dispatch else None):
+                return []
+            record.dispatch = (event.at, event.id, event.data.waybill)
+            record.dispatched_kg = {}
             for item in event.data.items:
                 record.dispatched_kg[item.commodity] = record.dispatched_kg.get(item.commodity, 0.0) + item.kilograms
         elif isinstance(event, ShipmentReceived):
@@ -67,7 +68,7 @@ class TransitLossDetector(Detector):
             return None
         worst = max(losses)
         high = worst[0] > self.config.high_loss_ratio
-        dispatch_id, dispatch_time, waybill = record.dispatch
+        dispatch_time, dispatch_id, waybill = record.dispatch
         lines = "; ".join(
             f"{c}: {kg(s)} dispatched, {kg(g)} received ({percent(r)} lost)" for r, c, s, g in losses
         )
@@ -92,7 +93,7 @@ class TransitLossDetector(Detector):
 
 @dataclass(slots=True)
 class OverdueRecord:
-    dispatch: tuple[str, float, str, str] | None = None  # event id, time, waybill, destination
+    dispatch: tuple[float, str, str, str] | None = None  # time, event id, waybill, destination
     deadline: float = math.inf
     receipts: dict[str, float] = field(default_factory=dict)  # event id -> time
     overdue: bool = False
@@ -113,10 +114,10 @@ class OverdueShipmentDetector(Detector):
         key = event.subject
         record: OverdueRecord = table.get(key) or OverdueRecord()
         if isinstance(event, ShipmentDispatched):
-            if record.dispatch is not None:
+            if not first_dispatch(event, record.dispatch[:2] if record.dispatch else None):
                 return []
             data = event.data
-            record.dispatch = (event.id, event.at, data.waybill, data.destination.site_id)
+            record.dispatch = (event.at, event.id, data.waybill, data.destination.site_id)
             record.deadline = epoch(data.expected_arrival) + self.config.grace_hours * 3600
             # judged once the watermark is strictly past the deadline
             ctx.schedule(self.typology, key, math.nextafter(record.deadline, math.inf))
@@ -144,7 +145,7 @@ class OverdueShipmentDetector(Detector):
     def judge(self, shipment_id: str, record: OverdueRecord) -> Finding | None:
         if record.dispatch is None:
             return None
-        dispatch_id, dispatch_time, waybill, destination = record.dispatch
+        dispatch_time, dispatch_id, waybill, destination = record.dispatch
         evidence = [
             Proof(
                 dispatch_id,

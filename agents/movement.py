@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from agents.config import RouteDeviationConfig, UnscheduledStopConfig
-from agents.detector import Context, Detector, epoch
+from agents.detector import Context, Detector, epoch, first_dispatch
 from agents.findings import Finding, Proof
 from agents.geo import Route, haversine_km
 from agents.state import Store
@@ -22,7 +22,7 @@ Fix = tuple[float, str, float, float, float]
 
 @dataclass(slots=True)
 class RouteRecord:
-    dispatch_id: str | None = None
+    dispatch: tuple[float, str] | None = None  # time, event id
     route: list[tuple[float, float]] | None = None  # GeoJSON order: (lon, lat)
     positions: list[Fix] = field(default_factory=list)
 
@@ -46,10 +46,11 @@ class RouteDeviationDetector(Detector):
         key = event.subject
         record: RouteRecord = table.get(key) or RouteRecord()
         if isinstance(event, ShipmentDispatched):
-            if record.route is not None:
+            if not first_dispatch(event, record.dispatch):
                 return []
-            record.dispatch_id = event.id
+            record.dispatch = (event.at, event.id)
             record.route = [(lon, lat) for lon, lat in event.data.planned_route]
+            self._routes.pop(key, None)
             route = self._route(key, record)
             record.positions = [
                 (t, eid, lat, lon, route.distance_km(lat, lon)) for t, eid, lat, lon, _ in record.positions
@@ -107,7 +108,7 @@ class RouteDeviationDetector(Detector):
         return runs
 
     def judge(self, key: str, record: RouteRecord, upto: float, ctx: Context) -> Finding | None:
-        if record.route is None or record.dispatch_id is None:
+        if record.route is None:
             return None
         runs = self.runs(record, upto)
         if not runs:
@@ -149,6 +150,7 @@ StopFix = tuple[float, str, float, float, float, float, bool, str, str]
 
 @dataclass(slots=True)
 class StopRecord:
+    dispatch: tuple[float, str] | None = None  # time, event id
     origin: tuple[float, float] | None = None  # (lat, lon)
     destination: tuple[float, float] | None = None
     stops: list[StopFix] = field(default_factory=list)
@@ -169,8 +171,9 @@ class UnscheduledStopDetector(Detector):
         key = event.subject
         record: StopRecord = table.get(key) or StopRecord()
         if isinstance(event, ShipmentDispatched):
-            if record.origin is not None:
+            if not first_dispatch(event, record.dispatch):
                 return []
+            record.dispatch = (event.at, event.id)
             o, d = event.data.origin, event.data.destination
             record.origin, record.destination = (o.lat, o.lon), (d.lat, d.lon)
         elif isinstance(event, ConvoyStop):

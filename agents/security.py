@@ -58,7 +58,7 @@ class IncidentNearbyDetector(Detector):
         key = event.subject
         record: ExposureRecord = shipments.get(key) or ExposureRecord()
         if isinstance(event, ShipmentDispatched):
-            record.dispatched_at = event.at
+            record.dispatched_at = min(record.dispatched_at or event.at, event.at)
         elif isinstance(event, ShipmentReceived):
             record.received_at = min(record.received_at, event.at)
         elif isinstance(event, ConvoyPosition):

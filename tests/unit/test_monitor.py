@@ -25,3 +25,17 @@ def test_alert_ids_are_fixed_forever() -> None:
     assert alert_id("transit_loss", "shipment", "SHP-000001") == alert_id("transit_loss", "shipment", "SHP-000001")
     assert alert_id("transit_loss", "shipment", "SHP-000001") != alert_id("route_deviation", "shipment", "SHP-000001")
     assert alert_id("transit_loss", "shipment", "SHP-000001") == "249b86bf-67de-5468-a028-cdda11b89c34"
+
+
+def test_the_earliest_dispatch_stands_whatever_the_arrival_order() -> None:
+    """A re-issued dispatch (other id, later time, other quantities) never replaces the original."""
+    from tests import support as s
+
+    original = s.dispatch("SHP-R", items=[("maize", "kg", 1000)], time=s.at(), id="dispatch-original")
+    reissued = s.dispatch("SHP-R", items=[("maize", "kg", 950)], time=s.at(hours=1), id="dispatch-reissued")
+    received = s.receipt("SHP-R", items=[("maize", "kg", 950)], time=s.at(hours=20))
+    in_order = s.run([original, reissued, received])
+    reversed_ = s.run([reissued, original, received])
+    assert in_order == reversed_
+    losses = s.of(in_order, "transit_loss")
+    assert len(losses) == 1 and "dispatch-original" in s.evidence_ids(losses[0])
