@@ -135,7 +135,8 @@ class RouteDeviationDetector(Detector):
             severity=self.config.armed_zone_severity if armed else self.config.severity,
             strength=min(1.0, farthest / (10 * self.config.corridor_km)),
             summary=(
-                f"Convoy of shipment {key} left its planned route: {len(fixes)} consecutive positions "
+                f"Convoy of shipment {key} left its planned route: {len(fixes)} "
+                f"{'consecutive positions' if len(runs) == 1 else f'positions in {len(runs)} runs'} "
                 f"more than {self.config.corridor_km:g} km off (up to {farthest:.1f} km) from "
                 f"{moment(first_run[0][0])}{in_zone}; ask the transporter why."
             ),

@@ -27,7 +27,7 @@ log = logging.getLogger("aidmon")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="aidmon: %(levelname)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=args.log_level, format="aidmon: %(levelname)s: %(message)s", stream=sys.stderr)
     try:
         code: int = args.run(args)
     except AidmonError as exc:
@@ -40,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aidmon", description="Humanitarian-aid diversion monitor.")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="what to log on standard error (default INFO; DEBUG also shows the settings, secrets hidden)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     replay = commands.add_parser("replay", help="run the detectors over a JSONL file of events")
@@ -103,6 +107,7 @@ def tune_garbage_collector() -> None:
 
 def run_replay(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
+    log.debug("settings: %s", json.dumps(settings.redacted(), sort_keys=True))
     monitor = make_monitor(settings, args.sanctions)
     pseudonymiser = make_pseudonymiser(settings)
     tune_garbage_collector()
@@ -118,8 +123,12 @@ def run_replay(args: argparse.Namespace) -> int:
                 print(f"aidmon: error: cannot read {path}: {exc.strerror}", file=sys.stderr)
                 return 2
             total = path.stat().st_size
-        alerts_out = stack.enter_context(_open_output(args.alerts))
-        rejects_out = stack.enter_context(_open_output(args.rejects)) if args.rejects else None
+        try:
+            alerts_out = stack.enter_context(_open_output(args.alerts))
+            rejects_out = stack.enter_context(_open_output(args.rejects)) if args.rejects else None
+        except OSError as exc:
+            print(f"aidmon: error: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
+            return 2
         replay = Replay(monitor, pseudonymiser, alerts_out, rejects_out, args.events, args.every_update)
         summary = replay.run(_with_progress(source, total))
     print(summary.render())
