@@ -1,10 +1,15 @@
 """The monitor: de-duplicates events, keeps the event-time clock, routes each event to the
 detectors that consume it, fires their timers, and turns findings into alerts.
 
-Time is event time only. `clock` is the latest `time` of any accepted event; the
-watermark is the clock less `reorder_minutes`. Findings that a late event could undo
-(route runs, deadlines, stock balances) are judged on timers that fire when the
-watermark passes them; `flush()` judges everything at the clock itself (end of input).
+Time is event time only (see `agents.clock`). `clock` is the latest `time` of any
+accepted event; the watermark is where every active source of events has got to, less
+`reorder_minutes`. Findings that a late event could undo (route runs, deadlines, stock
+balances) are judged on timers that fire when the watermark passes them; once every
+source is idle (`flush()`, the end of a replay) everything is judged at the clock itself.
+
+Writes to the stores follow the order of a changelog: a detector's state, then the
+alert, then the event's id as seen. A store that keeps a prefix of those writes (a worker
+killed mid-way) therefore never holds an event as seen without its effects.
 """
 
 from __future__ import annotations
@@ -12,10 +17,11 @@ from __future__ import annotations
 import hashlib
 import heapq
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from agents.clock import NEVER, EventClock
 from agents.config import DetectorConfig
 from agents.detector import Context, Detector, Site, epoch
 from agents.distribution import DuplicateCollectionDetector, OverDistributionDetector
@@ -31,8 +37,8 @@ from agents.state import Store, StoreFactory, memory_store
 from schemas.alerts import Alert, Typology
 from schemas.events import REFERENCE_TYPES, Event, PartnerRegistered, SiteRegistered, ZoneDeclared
 
-NEVER = float("-inf")
 TIMER_STEP_S = 60
+Route = tuple[Callable[..., list[Finding]], Mapping[str, Store]]
 
 
 def build_detectors(config: DetectorConfig) -> list[Detector]:
@@ -69,19 +75,14 @@ class Monitor:
         self._state: dict[Typology, Mapping[str, Store]] = {
             d.typology: {name: stores(name) for name in d.tables} for d in self.detectors
         }
-        self._routes = {
-            event_type: [(d.on_event, self._state[d.typology]) for d in detectors]
-            for event_type, detectors in self._by_type.items()
-        }
         self._seen = stores("seen_events")
         self._sites: Store = stores("sites")
         self._zone_rows: Store = stores("zones")
         self._partners: Store = stores("partners")
         self._timers: Store = stores("timers")  # "typology|key" -> (earliest, latest) due
-        self._fingerprints: Store = stores("alert_fingerprints")
-        self._meta: Store = stores("monitor")
-        self._lateness_s = self.config.reorder_minutes * 60
-        self._clock: float = self._meta.get("clock", NEVER)
+        self._alerts: Store = stores("alerts")  # "typology|kind|subject|window" -> (fingerprint, alert)
+        self._clock = EventClock(self.config.reorder_minutes * 60, stores("monitor"))
+        self._lanes: dict[tuple[str, frozenset[str] | None], list[Route]] = {}
         self.sanctions = (
             SanctionsIndex(sanctions, self.config.sanctioned_party.similarity) if sanctions is not None else None
         )
@@ -99,15 +100,15 @@ class Monitor:
 
     @property
     def clock(self) -> float:
-        return self._clock
+        return self._clock.now
 
     @property
     def watermark(self) -> float:
-        return self.clock - self._lateness_s
+        return self._clock.watermark
 
     def _context(self, watermark: float) -> Context:
         ctx = self._ctx
-        ctx.clock = self.clock
+        ctx.clock = self._clock.now
         ctx.watermark = watermark
         return ctx
 
@@ -139,7 +140,7 @@ class Monitor:
                 due_now.append(heapq.heappop(self._heap))
         found: list[Finding] = []
         ctx = self._context(watermark)
-        self._meta["clock"] = self._clock
+        self._clock.save()
         for due, name in due_now:
             pending = self._timers.get(name)
             if pending is None or pending[0] != due:
@@ -154,35 +155,67 @@ class Monitor:
 
     # --- events ---------------------------------------------------------------------
 
-    def process(self, event: Event) -> list[Alert]:
-        """Apply one event; return the alerts it raised or changed (none for a duplicate)."""
+    def process(self, event: Event, source: str = "input", only: frozenset[str] | None = None) -> list[Alert]:
+        """Apply one event from `source`; return the alerts it raised or changed (none for a
+        duplicate). `only` restricts it to some typologies (the worker routes copies of an
+        event to the partitions that keep each detector's state); reference data always applies."""
         event_id = event.id
         if event_id in self._seen:
             self.duplicates += 1
             return []
-        self._seen[event_id] = 1
         self.accepted += 1
-        t = event.at
-        if t > self._clock:
-            self._clock = t  # kept in the store when timers fire and at flush
-        watermark = self._clock - self._lateness_s
+        clock = self._clock
+        clock.observe(source, event.at)
+        watermark = clock.watermark
         ctx = self._ctx
-        ctx.clock = self._clock
+        ctx.clock = clock.now
         ctx.watermark = watermark
         found: list[Finding] = []
         event_type = event.type
         if event_type in REFERENCE_TYPES:
             found += self._apply_reference(event, ctx)  # type: ignore[arg-type]
-        for on_event, state in self._routes.get(event_type, ()):
+        for on_event, state in self._lane(event_type, only):
             found += on_event(event, state, ctx)
         if self._heap and self._heap[0][0] <= watermark:
             found += self._fire_timers(watermark)
-        return self._emit(found) if found else []
+        alerts = self._emit(found) if found else []
+        self._seen[event_id] = 1  # last: see the module docstring
+        return alerts
+
+    def _lane(self, event_type: str, only: frozenset[str] | None) -> list[Route]:
+        """The detectors (with their state) that an event of this type goes to."""
+        lane = self._lanes.get((event_type, only))
+        if lane is None:
+            lane = self._lanes[(event_type, only)] = [
+                (d.on_event, self._state[d.typology])
+                for d in self._by_type.get(event_type, ())
+                if only is None or d.typology in only
+            ]
+        return lane
+
+    def tick(self, source: str, time: float) -> list[Alert]:
+        """`source` has got to `time` without an event for this monitor (a heartbeat)."""
+        self._clock.observe(source, time)
+        return self._emit(self._fire_timers(self._clock.watermark))
+
+    def idle(self, source: str) -> list[Alert]:
+        """`source` has nothing more for now; when every source is idle, judge everything."""
+        self._clock.idle(source)
+        return self._judge_now()
 
     def flush(self) -> list[Alert]:
-        """End of input: judge every pending timer at the clock itself."""
-        self._meta["clock"] = self._clock
-        return self._emit(self._fire_timers(self.clock, every=True))
+        """End of input: every source is idle; judge every pending timer at the clock itself."""
+        self._clock.idle_all()
+        return self._judge_now()
+
+    def _judge_now(self) -> list[Alert]:
+        self._clock.save()
+        found = self._fire_timers(self._clock.watermark, every=self._clock.all_idle)
+        return self._emit(found)
+
+    def alerts(self) -> list[Alert]:
+        """The latest version of every alert raised so far."""
+        return [alert for _, alert in self._alerts.values()]
 
     def _apply_reference(self, event: ZoneDeclared | SiteRegistered | PartnerRegistered, ctx: Context) -> list[Finding]:
         found: list[Finding] = []
@@ -221,10 +254,11 @@ class Monitor:
                 finding = replace(finding, evidence=tuple(kept))
             fingerprint = _fingerprint(finding)
             key = f"{finding.typology}|{finding.subject_kind}|{finding.subject_id}|{finding.window}"
-            if self._fingerprints.get(key) == fingerprint:
+            known = self._alerts.get(key)
+            if known is not None and known[0] == fingerprint:
                 continue
-            self._fingerprints[key] = fingerprint
             alert = to_alert(finding)
+            self._alerts[key] = (fingerprint, alert)
             alerts[alert.alert_id] = alert
         return list(alerts.values())
 

@@ -81,7 +81,6 @@ class Replay:
         self.rejects_out = rejects_out
         self.source = source
         self.every_update = every_update
-        self.latest: dict[str, Alert] = {}
         self.summary = ReplaySummary()
 
     def run(self, lines: Iterable[bytes]) -> ReplaySummary:
@@ -117,14 +116,14 @@ class Replay:
 
     def finish(self) -> None:
         self._keep(self.monitor.flush())
+        latest = self.monitor.alerts()
         if not self.every_update:
-            for alert in sorted(self.latest.values(), key=lambda a: (a.raised_at, a.alert_id)):
+            for alert in sorted(latest, key=lambda a: (a.raised_at, a.alert_id)):
                 self.alerts_out.write(alert.model_dump_json() + "\n")
-        self.summary.alerts = Counter(a.typology for a in self.latest.values())
+        self.summary.alerts = Counter(a.typology for a in latest)
 
     def _keep(self, alerts: list[Alert]) -> None:
-        for alert in alerts:
-            self.summary.updates += 1
-            self.latest[alert.alert_id] = alert
-            if self.every_update:
+        self.summary.updates += len(alerts)
+        if self.every_update:
+            for alert in alerts:
                 self.alerts_out.write(alert.model_dump_json() + "\n")

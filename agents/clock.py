@@ -1,0 +1,65 @@
+"""The monitor's event-time clock over one or more sources of events.
+
+A source is one ordered input: the file of a replay, or one partition of the events topic
+in the worker. Each source's clock is the latest `time` it delivered. The monitor's
+`now` is the latest of them all (the contract's "latest time of any event accepted").
+The `watermark` is the time up to which every active source has progressed, less the
+allowed lateness: findings that a late event could undo are judged only up to it. A
+source that has gone quiet is marked idle and stops holding the watermark back; once
+every source is idle (the end of a replay) the watermark is `now` itself.
+"""
+
+from __future__ import annotations
+
+from agents.state import Store
+
+NEVER = float("-inf")
+
+
+class EventClock:
+    """Per-source clocks, kept in `store` under the key "sources" (written by `save`)."""
+
+    def __init__(self, lateness_s: float, store: Store) -> None:
+        self._lateness_s = lateness_s
+        self._store = store
+        saved: dict[str, tuple[float, bool]] = store.get("sources", {})
+        self._times = {source: t for source, (t, _) in saved.items()}
+        self._active = {source for source, (_, active) in saved.items() if active}
+        self.now = max(self._times.values(), default=NEVER)
+        self.watermark = NEVER
+        self._recompute()
+
+    def observe(self, source: str, t: float) -> None:
+        """`source` delivered an event (or a heartbeat) of time `t`; it is active again."""
+        known = self._times.get(source, NEVER)
+        if t > known:
+            self._times[source] = t
+            if t > self.now:
+                self.now = t
+        elif source in self._active:
+            return  # nothing moved
+        self._active.add(source)
+        self._recompute()
+
+    def idle(self, source: str) -> None:
+        """`source` has nothing more for now: it no longer holds the watermark back."""
+        self._active.discard(source)
+        self._times.setdefault(source, NEVER)
+        self._recompute()
+
+    def idle_all(self) -> None:
+        self._active.clear()
+        self._recompute()
+
+    @property
+    def all_idle(self) -> bool:
+        return not self._active
+
+    def _recompute(self) -> None:
+        if self._active:
+            self.watermark = min(self._times[s] for s in self._active) - self._lateness_s
+        else:
+            self.watermark = self.now
+
+    def save(self) -> None:
+        self._store["sources"] = {s: (t, s in self._active) for s, t in self._times.items()}
