@@ -16,8 +16,13 @@ from agents.state import Store
 NEVER = float("-inf")
 
 
+SAVE_EVERY_S = 60.0
+
+
 class EventClock:
-    """Per-source clocks, kept in `store` under the key "sources" (written by `save`)."""
+    """Per-source clocks, kept in `store` under the key "sources": saved when a source
+    appears, goes idle, or the clock has moved a minute since the last save (a restarted
+    monitor may find it a little behind; clocks only move forward, so that is harmless)."""
 
     def __init__(self, lateness_s: float, store: Store) -> None:
         self._lateness_s = lateness_s
@@ -27,12 +32,13 @@ class EventClock:
         self._active = {source for source, (_, active) in saved.items() if active}
         self.now = max(self._times.values(), default=NEVER)
         self.watermark = NEVER
+        self._saved_at = self.now
         self._recompute()
 
     def observe(self, source: str, t: float) -> None:
         """`source` delivered an event (or a heartbeat) of time `t`; it is active again."""
-        known = self._times.get(source, NEVER)
-        if t > known:
+        known = self._times.get(source)
+        if known is None or t > known:
             self._times[source] = t
             if t > self.now:
                 self.now = t
@@ -40,16 +46,20 @@ class EventClock:
             return  # nothing moved
         self._active.add(source)
         self._recompute()
+        if known is None or self.now - self._saved_at >= SAVE_EVERY_S:
+            self.save()
 
     def idle(self, source: str) -> None:
         """`source` has nothing more for now: it no longer holds the watermark back."""
         self._active.discard(source)
         self._times.setdefault(source, NEVER)
         self._recompute()
+        self.save()
 
     def idle_all(self) -> None:
         self._active.clear()
         self._recompute()
+        self.save()
 
     @property
     def all_idle(self) -> bool:
@@ -63,3 +73,4 @@ class EventClock:
 
     def save(self) -> None:
         self._store["sources"] = {s: (t, s in self._active) for s, t in self._times.items()}
+        self._saved_at = self.now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -63,6 +64,17 @@ class Detector:
     def on_site_changed(self, site_id: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         """Called after a site registration; findings that depend on the site are re-judged."""
         return []
+
+
+def insort_once(items: list[Any], item: tuple[Any, ...]) -> bool:
+    """Insert `item` (sorted by its first two fields: time, event id) unless an item with
+    the same time and event id is there; whether it was inserted. Detectors apply an
+    event at most once even when it comes again (a worker re-processing after a crash)."""
+    index = bisect.bisect_left(items, item[:2])
+    if index < len(items) and items[index][:2] == item[:2]:
+        return False
+    items.insert(index, item)
+    return True
 
 
 def first_dispatch(event: Event, current: tuple[float, str] | None) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -14,8 +14,8 @@ from agents.findings import Finding, Proof
 from agents.state import Store
 from agents.text import kg, moment
 from schemas.alerts import Typology
-from schemas.events import DistributionRecorded, Event, ShipmentReceived
-from schemas.types import KG_PER_UNIT
+from schemas.events import DistributionRecorded, Event, ReceivedItem, ShipmentReceived
+from schemas.types import KG_PER_UNIT, Item
 
 RECEIPT, DISTRIBUTION = 0, 1
 # a line of a commodity's stock ledger at a site: (time, RECEIPT | DISTRIBUTION, event id,
@@ -24,6 +24,14 @@ Entry = tuple[float, int, str, float, float, float]
 # the first moment a commodity's distributions passed its receipts:
 # (time, event id, distributed so far, received so far, index of the movement)
 Excess = tuple[float, str, float, float, int]
+
+
+def _by_commodity(items: Iterable[Item | ReceivedItem]) -> dict[str, float]:
+    """Kilograms per commodity of an event (a commodity listed twice is one ledger line)."""
+    kilos: dict[str, float] = {}
+    for item in items:
+        kilos[item.commodity] = kilos.get(item.commodity, 0.0) + item.quantity * KG_PER_UNIT[item.unit]
+    return kilos
 
 
 @dataclass(slots=True)
@@ -67,9 +75,8 @@ class OverDistributionDetector(Detector):
         if isinstance(event, ShipmentReceived):
             key = event.data.site_id
             record: SiteRecord = table.get(key) or SiteRecord()
-            for ritem in event.data.items:
-                kilos = ritem.quantity * KG_PER_UNIT[ritem.unit]
-                self._move(key, record, ritem.commodity, t, RECEIPT, event.id, kilos, ctx)
+            for commodity, kilos in _by_commodity(event.data.items).items():
+                self._move(key, record, commodity, t, RECEIPT, event.id, kilos, ctx)
         elif isinstance(event, DistributionRecorded):
             key = event.subject
             record = table.get(key) or SiteRecord()
@@ -86,17 +93,16 @@ class OverDistributionDetector(Detector):
                 if len(served) > limit or data.round_id in record.crossings:
                     self._cross(record, data.round_id, ctx.sites.get(key))
             ledgers, ratio = record.ledgers, self.config.stock_ratio
-            for item in data.items:
-                kilos = item.quantity * KG_PER_UNIT[item.unit]
-                ledger = ledgers.get(item.commodity)
+            for commodity, kilos in _by_commodity(data.items).items():
+                ledger = ledgers.get(commodity)
                 if ledger and t > ledger[-1][0]:  # the hot path of _move, written out: in order
                     _, _, _, _, received, distributed = ledger[-1]
                     distributed += kilos
                     ledger.append((t, DISTRIBUTION, event.id, kilos, received, distributed))
-                    if distributed > ratio * received and item.commodity not in record.candidates:
-                        self._candidate(key, record, item.commodity, len(ledger) - 1, ctx)
+                    if distributed > ratio * received and commodity not in record.candidates:
+                        self._candidate(key, record, commodity, len(ledger) - 1, ctx)
                 else:
-                    self._move(key, record, item.commodity, t, DISTRIBUTION, event.id, kilos, ctx)
+                    self._move(key, record, commodity, t, DISTRIBUTION, event.id, kilos, ctx)
         else:
             return []
         found = self._judged(key, record, ctx)
@@ -110,7 +116,7 @@ class OverDistributionDetector(Detector):
         if ledger is None:
             ledger = record.ledgers[commodity] = []
         last = ledger[-1] if ledger else None
-        if last is None or t > last[0] or (t == last[0] and (kind, eid) >= (last[1], last[2])):
+        if last is None or t > last[0] or (t == last[0] and (kind, eid) > (last[1], last[2])):
             received, distributed = (last[4], last[5]) if last else (0.0, 0.0)  # in order: the usual case
             if kind == RECEIPT:
                 received += kilos
@@ -120,7 +126,9 @@ class OverDistributionDetector(Detector):
             if distributed > self.config.stock_ratio * received and commodity not in record.candidates:
                 self._candidate(key, record, commodity, len(ledger) - 1, ctx)
             return
-        index = bisect.bisect(ledger, (t, kind, eid))
+        index = bisect.bisect_left(ledger, (t, kind, eid))
+        if index < len(ledger) and ledger[index][:3] == (t, kind, eid):
+            return  # applied already
         received, distributed = (ledger[index - 1][4], ledger[index - 1][5]) if index else (0.0, 0.0)
         later = [(t, kind, eid, kilos), *(entry[:4] for entry in ledger[index:])]
         del ledger[index:]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from agents.config import NonReceiptFeedbackConfig
-from agents.detector import Context, Detector
+from agents.detector import Context, Detector, insort_once
 from agents.findings import Finding, Proof
 from agents.state import Store
 from agents.text import moment
@@ -38,7 +37,8 @@ class NonReceiptFeedbackDetector(Detector):
         table = state["non_receipt_feedback"]
         key = event.subject
         record: FeedbackRecord = table.get(key) or FeedbackRecord()
-        bisect.insort(record.reports, (event.at, event.id, event.data.category))
+        if not insort_once(record.reports, (event.at, event.id, event.data.category)):
+            return []
         table[key] = record
         finding = self.judge(key, record)
         return [finding] if finding else []

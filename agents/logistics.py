@@ -47,6 +47,8 @@ class TransitLossDetector(Detector):
             for item in event.data.items:
                 record.dispatched_kg[item.commodity] = record.dispatched_kg.get(item.commodity, 0.0) + item.kilograms
         elif isinstance(event, ShipmentReceived):
+            if event.id in record.receipts:
+                return []  # applied already
             record.receipts[event.id] = event.at
             for ritem in event.data.items:
                 kilos = ritem.quantity * KG_PER_UNIT[ritem.unit]

@@ -237,7 +237,9 @@ class Monitor:
                 "event_id": event.id,
                 "geometry": z.geometry.model_dump(),
             }
-            self._zone_rows[z.zone_id] = [*self._zone_rows.get(z.zone_id, []), row]
+            rows = self._zone_rows.get(z.zone_id, [])
+            if all(r["event_id"] != event.id for r in rows):
+                self._zone_rows[z.zone_id] = [*rows, row]
             self.zones.declare(ZoneVersion(**row))
             for detector in self.detectors:
                 found += detector.on_zones_changed(self._state[detector.typology], ctx)

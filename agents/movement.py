@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from agents.config import RouteDeviationConfig, UnscheduledStopConfig
-from agents.detector import Context, Detector, epoch, first_dispatch
+from agents.detector import Context, Detector, epoch, first_dispatch, insort_once
 from agents.findings import Finding, Proof
 from agents.geo import Route, haversine_km
 from agents.state import Store
@@ -62,7 +61,8 @@ class RouteDeviationDetector(Detector):
             t = event.at
             lat, lon = event.data.lat, event.data.lon
             distance = self._route(key, record).distance_km(lat, lon) if record.route else -1.0
-            bisect.insort(record.positions, (t, event.id, lat, lon, distance))
+            if not insort_once(record.positions, (t, event.id, lat, lon, distance)):
+                return []
             if distance > self.config.corridor_km:
                 ctx.schedule(self.typology, key, t)
         table[key] = record
@@ -183,9 +183,8 @@ class UnscheduledStopDetector(Detector):
                 event.at, event.id, s.lat, s.lon, epoch(s.started_at), epoch(s.ended_at),
                 s.payment_demanded, s.reason, s.reported_actor or "",
             )
-            if any(existing[1] == event.id for existing in record.stops):
+            if not insort_once(record.stops, stop):
                 return []
-            bisect.insort(record.stops, stop)
         table[key] = record
         finding = self.judge(key, record, ctx)
         return [finding] if finding else []

@@ -79,7 +79,10 @@ class IncidentNearbyDetector(Detector):
         incident: Incident = (t, event.id, d.incident_id, d.lat, d.lon, d.kind, d.actor or "", d.shipment_id or "")
         incidents = state["incident_nearby.incidents"]
         bucket = str(math.floor(t / 3600))
-        incidents[bucket] = [*incidents.get(bucket, ()), incident]
+        known = incidents.get(bucket, [])
+        if any(i[1] == event.id for i in known):
+            return []  # applied already
+        incidents[bucket] = [*known, incident]
         shipments = state["incident_nearby"]
         touched: dict[str, ExposureRecord] = {}
         if d.shipment_id:
@@ -104,7 +107,7 @@ class IncidentNearbyDetector(Detector):
         entries = positions.get(bucket)
         if entries is None:
             positions[bucket] = [fix]
-        else:
+        elif all(known[1] != fix[1] for known in entries):
             entries.append(fix)
             positions[bucket] = entries
 

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import IO
 
 from agents.monitor import Monitor
+from agents.names import ListedName
 from schemas.exceptions import AidmonError
 from schemas.export import export_schemas
 from schemas.privacy import Pseudonymiser
+from streams.cli_live import add_live_commands
 from streams.replay import Replay
 from streams.sanctions import load_sanctions
 from streams.settings import Settings, load_settings
@@ -28,6 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="aidmon: %(levelname)s: %(message)s", stream=sys.stderr)
+    if args.log_level != "DEBUG":
+        logging.getLogger("kafka").setLevel(logging.WARNING)  # the client's connection chatter
     try:
         code: int = args.run(args)
     except AidmonError as exc:
@@ -73,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=7)
     generate.add_argument("--clean", action="store_true", help="no duplicates, disorder or malformed lines")
     generate.set_defaults(run=run_generate)
+    add_live_commands(commands)
     return parser
 
 
@@ -87,14 +92,19 @@ def make_pseudonymiser(settings: Settings) -> Pseudonymiser:
     return Pseudonymiser(secret.get_secret_value().encode("utf-8"))
 
 
-def make_monitor(settings: Settings, sanctions_path: Path | None) -> Monitor:
+def sanctions_names(settings: Settings, sanctions_path: Path | None) -> list[ListedName] | None:
+    """The names of the list given on the command line or in the config, if any."""
     path = sanctions_path or settings.sanctions.path
     if path is None:
         log.warning("no sanctions list given (--sanctions): sanctioned_party screening is off")
-        return Monitor(settings.detectors)
+        return None
     names = load_sanctions(path)
     log.info("sanctions list %s: %d names and aliases", path, len(names))
-    return Monitor(settings.detectors, sanctions=names)
+    return names
+
+
+def make_monitor(settings: Settings, sanctions_path: Path | None) -> Monitor:
+    return Monitor(settings.detectors, sanctions=sanctions_names(settings, sanctions_path))
 
 
 def tune_garbage_collector() -> None:

@@ -31,11 +31,25 @@ class SanctionsSettings(BaseModel):
     path: Path | None = Field(default=None, description="UN consolidated list XML to screen against")
 
 
+class KafkaSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    app_id: str = Field(
+        default="aidmon", description="Faust app id: the consumer group and the prefix of internal topics"
+    )
+    partitions: int = Field(default=6, ge=1, description="partitions of aid.events.v1 and of the internal topics")
+    idle_seconds: float = Field(
+        default=10.0, gt=0, description="a partition quiet this long no longer holds back the event-time watermark"
+    )
+    tick_seconds: float = Field(default=1.0, gt=0, description="how often partitions' progress is broadcast")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AIDMON_", env_nested_delimiter="__", extra="forbid", frozen=True
     )
 
+    broker: str = Field(default="kafka://127.0.0.1:9092", description="Kafka bootstrap, kafka://HOST:PORT[,HOST:PORT]")
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     detectors: DetectorConfig = Field(default_factory=DetectorConfig)
     pseudonymisation: PseudonymisationSettings = Field(default_factory=PseudonymisationSettings)
     sanctions: SanctionsSettings = Field(default_factory=SanctionsSettings)

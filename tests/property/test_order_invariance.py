@@ -154,3 +154,19 @@ def test_without_the_allowance_disorder_would_raise_false_alerts() -> None:
     raised = {json.loads(a)["typology"] for a in _alerts(worst, config).values()}
     assert raised == {"route_deviation", "overdue_shipment", "over_distribution"}
     assert _alerts(worst) == {}
+
+
+def test_detectors_apply_an_event_at_most_once() -> None:
+    """Re-applying every event (as a worker may after a crash, before its seen ids are
+    restored) leaves the alerts exactly as one pass gives them."""
+    stream = [line for line, _ in _stream()]
+    expected = replay(stream, _names())
+    monitor = Monitor(sanctions=_names())  # type: ignore[arg-type]
+    decode = Decoder(PSEUDONYMISER)
+    for line in stream:
+        event = decode(line)
+        monitor.process(event)
+        monitor._seen.pop(event.id)  # forget it was seen: the detectors must not count it twice
+        monitor.process(event)
+    monitor.flush()
+    assert {a.alert_id: a.model_dump_json() for a in monitor.alerts()} == expected

@@ -1,0 +1,57 @@
+"""Which partition of the monitor's input keeps the state each detector needs for an event.
+
+Detectors keep state keyed by their subject: a shipment, a site, a beneficiary token. An
+event goes to the partition of each key it feeds, as one message naming the typologies
+that apply there. Reference data goes to every partition. An incident goes to every
+partition too (any partition may hold a convoy near it), but only the partition of the
+shipment it names is told the name, so that the naming rule fires exactly once.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import defaultdict
+from collections.abc import Callable
+
+from schemas.events import (
+    REFERENCE_TYPES,
+    DistributionRecorded,
+    Event,
+    IncidentReported,
+    ShipmentReceived,
+)
+
+SHIPMENT_LANE = frozenset(
+    {"transit_loss", "route_deviation", "unscheduled_stop", "overdue_shipment", "incident_nearby", "sanctioned_party"}
+)
+SITE_LANE = frozenset({"over_distribution", "non_receipt_feedback"})
+BENEFICIARY_LANE = frozenset({"duplicate_collection"})
+EVERY_LANE = SHIPMENT_LANE | SITE_LANE | BENEFICIARY_LANE
+
+Target = tuple[int, frozenset[str], Event]  # partition, typologies that apply there, the event
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """A stable partition for a state key (the same in every worker and every run)."""
+    return zlib.crc32(key.encode("utf-8")) % partitions
+
+
+def route(event: Event, partitions: int, strip_name: Callable[[IncidentReported], Event]) -> list[Target]:
+    """The messages one event becomes: (partition, typologies, event), at most one per partition."""
+    if event.type in REFERENCE_TYPES:
+        return [(p, frozenset(), event) for p in range(partitions)]
+    if isinstance(event, IncidentReported):
+        named = event.data.shipment_id
+        home = partition_of(named, partitions) if named else -1
+        anonymous = strip_name(event) if named else event
+        return [(p, frozenset({"incident_nearby"}), event if p == home else anonymous) for p in range(partitions)]
+    lanes: dict[int, set[str]] = defaultdict(set)
+    if event.type in ("feedback.received", "distribution.recorded"):
+        lanes[partition_of(event.subject, partitions)] |= SITE_LANE
+        if isinstance(event, DistributionRecorded):
+            lanes[partition_of(event.data.beneficiary, partitions)] |= BENEFICIARY_LANE
+    else:  # shipment.dispatched, convoy.position, convoy.stop, shipment.received
+        lanes[partition_of(event.subject, partitions)] |= SHIPMENT_LANE
+        if isinstance(event, ShipmentReceived):
+            lanes[partition_of(event.data.site_id, partitions)] |= SITE_LANE
+    return [(p, frozenset(only), event) for p, only in sorted(lanes.items())]

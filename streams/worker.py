@@ -1,0 +1,214 @@
+"""The Faust worker: the detectors of `agents/` on Kafka.
+
+    aid.events.v1 --route--> <app>-lanes --detect--> diversion.alerts.v1
+         |                      ^  (ticks, idle marks)
+         +--> aid.rejects.v1    +-- heartbeat timer
+
+`route` (one actor per worker, on the partitions of aid.events.v1 it was given) decodes
+and validates each message; a malformed one goes whole to aid.rejects.v1 with its reason
+and position. A valid one, pseudonymised, goes to the partition of <app>-lanes that keeps
+the state of each detector it feeds (`streams.lanes`), marked with its source partition.
+Every `tick_seconds` a timer tells every lanes partition how far each source partition
+has got, and that a source that has been quiet for `idle_seconds` is idle: the
+watermark of each monitor is where all its active sources have got to (`agents.clock`).
+
+`detect` (concurrency 1: it writes a table) runs one `Monitor` per lanes partition, its
+state in the table `state` (`streams.state`), and sends alerts keyed by alert id. On
+taking over a partition it sends again the latest version of the partition's alerts:
+delivery is at least once, and alert ids are stable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import faust
+from faust.types import TP
+
+from agents.monitor import Monitor
+from agents.names import ListedName
+from schemas.alerts import Alert
+from schemas.decode import Decoder
+from schemas.events import IncidentReported
+from schemas.exceptions import InvalidEvent
+from schemas.privacy import Pseudonymiser
+from streams.lanes import route
+from streams.replay import reject_record
+from streams.settings import Settings
+from streams.state import PartitionStores
+from streams.topics import ALERTS, EVENTS, REJECTS, lanes_topic
+
+log = logging.getLogger("aidmon.worker")
+
+
+def _no_raw_identifiers(value: str) -> str:
+    raise ValueError("a raw beneficiary identifier on the lanes topic: the router pseudonymises them all")
+
+
+def _strip_name(incident: IncidentReported) -> IncidentReported:
+    return incident.model_copy(update={"data": incident.data.model_copy(update={"shipment_id": None})})
+
+
+class Progress:
+    """How far each source partition of aid.events.v1 has got, as this worker saw it."""
+
+    def __init__(self) -> None:
+        self.times: dict[int, float] = {}
+        self.announced: dict[int, float] = {}  # the time last broadcast
+        self.last_seen: dict[int, float] = {}  # wall clock (monotonic) of the last message or assignment
+        self.idle: set[int] = set()
+
+    def saw(self, partition: int, event_time: float) -> None:
+        self.last_seen[partition] = time.monotonic()
+        self.idle.discard(partition)
+        if event_time > self.times.get(partition, float("-inf")):
+            self.times[partition] = event_time
+
+
+class Monitors:
+    """One monitor per lanes partition, made when the partition's first message arrives."""
+
+    def __init__(self, settings: Settings, sanctions: list[ListedName] | None, table: Any) -> None:
+        self.settings = settings
+        self.sanctions = sanctions
+        self.table = table
+        self.by_partition: dict[int, Monitor] = {}
+        self.decode = Decoder(_no_raw_identifiers)
+
+    def get(self, partition: int) -> tuple[Monitor, list[Alert]]:
+        """The partition's monitor, and the alerts to send again if it was just taken over."""
+        monitor = self.by_partition.get(partition)
+        if monitor is not None:
+            return monitor, []
+        monitor = Monitor(self.settings.detectors, self.sanctions, PartitionStores(self.table, partition))
+        self.by_partition[partition] = monitor
+        return monitor, monitor.alerts()
+
+    def handle(self, partition: int, value: bytes) -> list[Alert]:
+        monitor, again = self.get(partition)
+        message = json.loads(value)
+        kind, source = message["kind"], message["source"]
+        if kind == "event":
+            only = frozenset(message["only"]) if message["only"] else frozenset()
+            event = self.decode(json.dumps(message["event"]))
+            return again + monitor.process(event, source=source, only=only)
+        if kind == "tick":
+            return again + monitor.tick(source, float(message["time"]))
+        if kind == "idle":
+            return again + monitor.idle(source)
+        raise ValueError(f"unknown lanes message kind {kind!r}")
+
+    def forget(self, partitions: Iterable[int]) -> None:
+        for partition in partitions:
+            self.by_partition.pop(partition, None)
+
+
+def build_app(
+    settings: Settings,
+    sanctions: list[ListedName] | None,
+    pseudonymiser: Pseudonymiser,
+    data_dir: Path,
+    web_port: int | None = None,
+) -> faust.App:
+    """The Faust app with its topics, table, agents and timer; `faust.Worker(app)` runs it."""
+    kafka = settings.kafka
+    app = faust.App(
+        kafka.app_id,
+        broker=settings.broker,
+        store="memory://",
+        datadir=str(data_dir),
+        topic_partitions=kafka.partitions,
+        topic_replication_factor=1,
+        consumer_auto_offset_reset="earliest",  # a new group misses nothing published before it
+        table_standby_replicas=0,
+        producer_acks=-1,
+        web_enabled=web_port is not None,
+        web_port=web_port or 6066,
+        web_host="127.0.0.1",
+    )
+    raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+    events_topic = app.topic(EVENTS, partitions=kafka.partitions, **raw)
+    lanes = app.topic(lanes_topic(kafka.app_id), partitions=kafka.partitions, internal=True, **raw)
+    rejects_topic = app.topic(REJECTS, **raw)
+    alerts_topic = app.topic(ALERTS, **raw)
+    table = app.Table("state", partitions=kafka.partitions, schema=faust.Schema(**raw))
+    decode = Decoder(pseudonymiser)
+    progress = Progress()
+    monitors = Monitors(settings, sanctions, table)
+
+    async def broadcast(message: dict[str, Any]) -> None:
+        value = json.dumps(message).encode()
+        for partition in range(kafka.partitions):
+            await lanes.send(value=value, partition=partition)
+
+    @app.agent(events_topic, name="route")
+    async def route_events(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            message = event.message
+            try:
+                await _route_one(message.value, message.partition, message.offset)
+            except Exception as exc:  # an escaping exception would restart the actor
+                log.exception("routing failed at %s[%d]@%d", EVENTS, message.partition, message.offset)
+                error = InvalidEvent("internal_error", type(exc).__name__)
+                await _reject(message.value, message.partition, message.offset, error)
+
+    async def _reject(value: bytes, partition: int, offset: int, error: InvalidEvent) -> None:
+        record = reject_record(f"{EVENTS}[{partition}]", offset, error, value)
+        record["partition"], record["offset"] = partition, offset
+        await rejects_topic.send(value=json.dumps(record, ensure_ascii=False).encode())
+
+    async def _route_one(value: bytes, partition: int, offset: int) -> None:
+        try:
+            event = decode(value)
+        except InvalidEvent as error:
+            await _reject(value, partition, offset, error)
+            return
+        source = f"events-{partition}"
+        for target, only, copy in route(event, kafka.partitions, _strip_name):
+            message = {"kind": "event", "source": source, "only": sorted(only), "event": copy.model_dump(mode="json")}
+            await lanes.send(key=event.subject.encode(), value=json.dumps(message).encode(), partition=target)
+        progress.saw(partition, event.at)
+
+    @app.timer(interval=kafka.tick_seconds)  # type: ignore[untyped-decorator]
+    async def heartbeat() -> None:
+        now = time.monotonic()
+        for tp in app.consumer.assignment():
+            if tp.topic != EVENTS:
+                continue
+            p = tp.partition
+            progress.last_seen.setdefault(p, now)
+            at = progress.times.get(p)
+            if at is not None and at > progress.announced.get(p, float("-inf")):
+                progress.announced[p] = at
+                await broadcast({"kind": "tick", "source": f"events-{p}", "time": at})
+            elif p not in progress.idle and now - progress.last_seen[p] >= kafka.idle_seconds:
+                progress.idle.add(p)
+                await broadcast({"kind": "idle", "source": f"events-{p}"})
+
+    @app.agent(lanes, name="detect", concurrency=1)
+    async def detect(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            message = event.message
+            try:
+                alerts = monitors.handle(message.partition, message.value)
+            except Exception:
+                log.exception("detection failed at %s[%d]@%d", message.topic, message.partition, message.offset)
+                continue
+            for alert in alerts:
+                await alerts_topic.send(key=alert.alert_id.encode(), value=alert.model_dump_json().encode())
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
+        monitors.forget(tp.partition for tp in revoked if tp.topic == lanes.get_topic_name())
+        for tp in revoked:
+            if tp.topic == EVENTS:
+                for known in (progress.times, progress.announced, progress.last_seen):
+                    known.pop(tp.partition, None)
+                progress.idle.discard(tp.partition)
+
+    return app
