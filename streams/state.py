@@ -1,10 +1,12 @@
 """Detector state in a Faust table: one table, keys namespaced by partition and store.
 
-The monitor of partition P sees a plain mapping per store (`agents.state.Store`); behind
-it, `table[b"P|store|key"]` holds the pickled value, written on every change so that the
-table's changelog (partition P, like the events that changed it) can rebuild it. All
-stores share one table, hence one changelog partition in which writes keep their order:
-a restarted worker finds a prefix of them, never an event marked seen without its effects.
+The monitor of partition P sees a plain mapping per store (`agents.state.Store`), served
+from memory; behind it, `table[b"P|store|key"]` holds the pickled value. Changes are
+written to the table and its changelog (partition P) at checkpoints, each changed key
+once, rather than at every event: a busy site's record is pickled once a checkpoint, not
+once a distribution. The worker acknowledges an event only after the checkpoint that
+holds its effects, so a restarted worker re-processes what the changelog may lack; the
+detectors apply an event at most once, so what it already held is not counted twice.
 
 Values are read back with an unpickler that only accepts the project's own record types
 and a few standard ones: the changelog is internal, but it is not trusted to run code.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import io
 import pickle
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 _ALLOWED_MODULES = ("agents.", "schemas.")
@@ -43,13 +45,18 @@ def load_state(data: bytes) -> Any:
     return _Unpickler(io.BytesIO(data)).load()
 
 
-class PartitionStore(MutableMapping[str, Any]):
-    """One store of one partition's monitor, kept in `table` (a Faust table, or a dict)."""
+Writer = Callable[[bytes, bytes | None], None]  # (table key, pickled value or None to delete)
 
-    def __init__(self, table: MutableMapping[bytes, bytes], partition: int, name: str) -> None:
+
+class PartitionStore(MutableMapping[str, Any]):
+    """One store of one partition's monitor, read from `table`, changes held in `dirty`."""
+
+    def __init__(self, table: Mapping[bytes, bytes], partition: int, name: str, dirty: dict[bytes, Any]) -> None:
         self._table = table
         self._prefix = f"{partition}|{name}|"
+        self._dirty = dirty
         self._cache: dict[str, Any] = {}
+        self._deleted: set[str] = set()
         self._complete = False  # whether the cache holds every key of the table yet
 
     def _key(self, key: str) -> bytes:
@@ -59,7 +66,7 @@ class PartitionStore(MutableMapping[str, Any]):
         try:
             return self._cache[key]
         except KeyError:
-            if self._complete:
+            if self._complete or key in self._deleted:
                 raise
         value = load_state(self._table[self._key(key)])
         self._cache[key] = value
@@ -67,12 +74,15 @@ class PartitionStore(MutableMapping[str, Any]):
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._cache[key] = value
-        self._table[self._key(key)] = dump_state(value)
+        self._deleted.discard(key)
+        self._dirty[self._key(key)] = value
 
     def __delitem__(self, key: str) -> None:
-        self[key]  # raises KeyError when absent
-        del self._cache[key]
-        del self._table[self._key(key)]
+        if key not in self:
+            raise KeyError(key)
+        self._cache.pop(key, None)
+        self._deleted.add(key)
+        self._dirty[self._key(key)] = None
 
     def _load_all(self) -> None:
         if self._complete:
@@ -81,7 +91,7 @@ class PartitionStore(MutableMapping[str, Any]):
         for raw_key in list(self._table.keys()):
             if raw_key.startswith(prefix):
                 key = raw_key[len(prefix):].decode("utf-8")
-                if key not in self._cache:
+                if key not in self._cache and key not in self._deleted:
                     self._cache[key] = load_state(self._table[raw_key])
         self._complete = True
 
@@ -96,17 +106,30 @@ class PartitionStore(MutableMapping[str, Any]):
     def __contains__(self, key: object) -> bool:
         if key in self._cache:
             return True
-        if self._complete or not isinstance(key, str):
+        if self._complete or not isinstance(key, str) or key in self._deleted:
             return False
         return self._key(key) in self._table
 
 
 class PartitionStores:
-    """The `StoreFactory` of one partition's monitor."""
+    """The `StoreFactory` of one partition's monitor, and its checkpoints."""
 
-    def __init__(self, table: MutableMapping[bytes, bytes], partition: int) -> None:
+    def __init__(self, table: Mapping[bytes, bytes], partition: int) -> None:
         self._table = table
         self._partition = partition
+        self._dirty: dict[bytes, Any] = {}
 
     def __call__(self, name: str) -> PartitionStore:
-        return PartitionStore(self._table, self._partition, name)
+        return PartitionStore(self._table, self._partition, name, self._dirty)
+
+    @property
+    def pending(self) -> int:
+        return len(self._dirty)
+
+    def checkpoint(self, write: Writer) -> int:
+        """Write every changed key (pickled, or None when deleted); return how many."""
+        dirty = dict(self._dirty)
+        self._dirty.clear()
+        for key, value in dirty.items():
+            write(key, None if value is None else dump_state(value))
+        return len(dirty)

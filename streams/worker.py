@@ -13,9 +13,11 @@ has got, and that a source that has been quiet for `idle_seconds` is idle: the
 watermark of each monitor is where all its active sources have got to (`agents.clock`).
 
 `detect` (concurrency 1: it writes a table) runs one `Monitor` per lanes partition, its
-state in the table `state` (`streams.state`), and sends alerts keyed by alert id. On
-taking over a partition it sends again the latest version of the partition's alerts:
-delivery is at least once, and alert ids are stable.
+state in the table `state` (`streams.state`), and sends alerts keyed by alert id. It
+acknowledges its messages itself, only after a checkpoint has written the state they
+changed (every `CHECKPOINT_MESSAGES` messages or `CHECKPOINT_SECONDS`), so a worker that
+dies re-processes what its changelog may lack. On taking over a partition it sends again
+the latest version of the partition's alerts: delivery is at least once, alert ids stable.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ from streams.state import PartitionStores
 from streams.topics import ALERTS, EVENTS, REJECTS, lanes_topic
 
 log = logging.getLogger("aidmon.worker")
+
+CHECKPOINT_MESSAGES = 500
+CHECKPOINT_SECONDS = 0.5
 
 
 def _no_raw_identifiers(value: str) -> str:
@@ -77,16 +82,19 @@ class Monitors:
         self.settings = settings
         self.sanctions = sanctions
         self.table = table
-        self.by_partition: dict[int, Monitor] = {}
+        self.by_partition: dict[int, tuple[Monitor, PartitionStores]] = {}
         self.decode = Decoder(_no_raw_identifiers)
+        self.unacked: list[Any] = []  # events whose effects the next checkpoint writes
+        self.checkpointed_at = time.monotonic()
 
     def get(self, partition: int) -> tuple[Monitor, list[Alert]]:
         """The partition's monitor, and the alerts to send again if it was just taken over."""
-        monitor = self.by_partition.get(partition)
-        if monitor is not None:
-            return monitor, []
-        monitor = Monitor(self.settings.detectors, self.sanctions, PartitionStores(self.table, partition))
-        self.by_partition[partition] = monitor
+        known = self.by_partition.get(partition)
+        if known is not None:
+            return known[0], []
+        stores = PartitionStores(self.table, partition)
+        monitor = Monitor(self.settings.detectors, self.sanctions, stores)
+        self.by_partition[partition] = (monitor, stores)
         return monitor, monitor.alerts()
 
     def handle(self, partition: int, value: bytes) -> list[Alert]:
@@ -102,6 +110,31 @@ class Monitors:
         if kind == "idle":
             return again + monitor.idle(source)
         raise ValueError(f"unknown lanes message kind {kind!r}")
+
+    def due(self) -> bool:
+        return len(self.unacked) >= CHECKPOINT_MESSAGES or (
+            bool(self.unacked) and time.monotonic() - self.checkpointed_at >= CHECKPOINT_SECONDS
+        )
+
+    def checkpoint(self) -> None:
+        """Write the changed state of every partition, then acknowledge the events whose
+        effects it holds."""
+        table = self.table
+        for partition, (_, stores) in list(self.by_partition.items()):
+
+            def write(key: bytes, data: bytes | None, partition: int = partition) -> None:
+                if data is None:
+                    table.data.pop(key, None)
+                    table.send_changelog(partition, key, None, value_serializer="raw")
+                else:
+                    table.data[key] = data
+                    table.send_changelog(partition, key, data)
+
+            stores.checkpoint(write)
+        for event in self.unacked:
+            event.ack()
+        self.unacked.clear()
+        self.checkpointed_at = time.monotonic()
 
     def forget(self, partitions: Iterable[int]) -> None:
         for partition in partitions:
@@ -192,19 +225,29 @@ def build_app(
 
     @app.agent(lanes, name="detect", concurrency=1)
     async def detect(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
+        async for event in stream.noack().events():  # type: ignore[attr-defined]
             message = event.message
             try:
                 alerts = monitors.handle(message.partition, message.value)
             except Exception:
                 log.exception("detection failed at %s[%d]@%d", message.topic, message.partition, message.offset)
-                continue
+                alerts = []
+            monitors.unacked.append(event)
             for alert in alerts:
                 await alerts_topic.send(key=alert.alert_id.encode(), value=alert.model_dump_json().encode())
+            if monitors.due():
+                monitors.checkpoint()
+
+    @app.timer(interval=CHECKPOINT_SECONDS)  # type: ignore[untyped-decorator]
+    async def checkpoint() -> None:
+        if monitors.due():
+            monitors.checkpoint()
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
-        monitors.forget(tp.partition for tp in revoked if tp.topic == lanes.get_topic_name())
+        lost = {tp.partition for tp in revoked if tp.topic == lanes.get_topic_name()}
+        monitors.checkpoint()  # what was processed is written before another worker takes over
+        monitors.forget(lost)
         for tp in revoked:
             if tp.topic == EVENTS:
                 for known in (progress.times, progress.announced, progress.last_seen):
