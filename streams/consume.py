@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from typing import IO, Any
 
-from streams.topics import ALERTS, bootstrap_servers
+from streams.topics import ALERTS, EVENTS, bootstrap_servers
 
 
 def read_alerts(broker: str, idle_seconds: float | None) -> Iterator[dict[str, Any]]:
@@ -68,7 +68,7 @@ def group_lag(broker: str, group_id: str) -> dict[str, int]:
     consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers(broker), group_id=None, client_id="aidmon-lag")
     try:
         committed = admin.list_group_offsets({group_id: None}).get(group_id, {})
-        topics = {tp.topic for tp in committed}
+        topics = {tp.topic for tp in committed} or {EVENTS}  # a new group will read every event
         partitions = [tp for tp in _partitions(consumer, topics)]
         ends = consumer.end_offsets(partitions) if partitions else {}
         lag: dict[str, int] = {topic: 0 for topic in topics}

@@ -42,3 +42,19 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             stop_broker(data_dir)
         except BrokerError as exc:
             pytest.fail(f"the session's Kafka broker did not stop: {exc}\n{broker_log_tail(data_dir)}", pytrace=False)
+
+
+@pytest.fixture
+def fresh_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A broker of the test's own ("kafka://127.0.0.1:PORT"): the contract's topic names are
+    fixed, so tests that read them from the beginning each need an empty broker."""
+    data_dir = tmp_path_factory.mktemp("kafka-own")
+    port, controller_port = free_ports(2)
+    try:
+        try:
+            bootstrap = start_broker(data_dir, port, controller_port)
+        except BrokerError as exc:
+            pytest.fail(f"the test's Kafka broker did not start: {exc}", pytrace=False)
+        yield f"kafka://{bootstrap}"
+    finally:
+        stop_broker(data_dir)

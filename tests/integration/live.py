@@ -1,0 +1,99 @@
+"""Running the live path in tests: config, workers as processes, waiting for them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from kafka.errors import KafkaError
+
+from streams.consume import group_lag, read_alerts
+
+AIDMON = Path(sys.executable).with_name("aidmon")
+SECRET = "integration-test-secret-0123456789"
+
+
+def write_config(path: Path, app_id: str, partitions: int = 4) -> Path:
+    path.write_text(
+        f'[pseudonymisation]\nsecret = "{SECRET}"\n'
+        f'[kafka]\napp_id = "{app_id}"\npartitions = {partitions}\nidle_seconds = 2.0\ntick_seconds = 0.5\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def aidmon(broker: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    run = subprocess.run(
+        [str(AIDMON), *args], capture_output=True, text=True, timeout=timeout, check=False,
+        env={**os.environ, "AIDMON_BROKER": broker},
+    )
+    assert run.returncode == 0, f"aidmon {' '.join(args)} failed:\n{run.stdout}\n{run.stderr}"
+    return run
+
+
+def start_worker(broker: str, config: Path, sanctions: Path, data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [str(AIDMON), "--log-level", "WARNING", "worker", "--config", str(config), "--sanctions", str(sanctions),
+             "--data-dir", str(data_dir)],
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "AIDMON_BROKER": broker},
+            start_new_session=True,
+        )
+
+
+def stop(worker: subprocess.Popen[bytes], hard: bool = False) -> None:
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGKILL if hard else signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(timeout=10)
+
+
+def wait_caught_up(broker: str, app_id: str, timeout: float = 240, settle: float = 6.0) -> None:
+    """Until the group has no lag on any topic it reads, then `settle` more seconds (idle
+    marks, the last judgements and a checkpoint); fails after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            lag = group_lag(broker, app_id)
+            if lag and sum(lag.values()) == 0:
+                time.sleep(settle)
+                if sum(group_lag(broker, app_id).values()) == 0:
+                    return
+        except KafkaError:
+            pass  # the group or its coordinator is not there yet
+        time.sleep(1.0)
+    raise AssertionError(f"the worker group {app_id} did not catch up in {timeout:.0f} s: {group_lag(broker, app_id)}")
+
+
+def exported(broker: str) -> list[dict[str, Any]]:
+    """Every version of every alert on the topic, in order."""
+    return list(read_alerts(broker, idle_seconds=3.0))
+
+
+def pairs(alerts: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    return {(a["typology"], a["subject"]["id"]) for a in alerts}
+
+
+def ids_per_pair(alerts: list[dict[str, Any]]) -> dict[tuple[str, str], set[str]]:
+    found: dict[tuple[str, str], set[str]] = {}
+    for a in alerts:
+        found.setdefault((a["typology"], a["subject"]["id"]), set()).add(a["alert_id"])
+    return found
+
+
+def replay_pairs(events: Path, sanctions: Path, config: Path, out: Path) -> set[tuple[str, str]]:
+    subprocess.run(
+        [str(AIDMON), "replay", str(events), "--sanctions", str(sanctions), "--config", str(config),
+         "--alerts", str(out)],
+        capture_output=True, check=True, timeout=300,
+    )
+    return {(a["typology"], a["subject"]["id"]) for a in map(json.loads, out.read_text(encoding="utf-8").splitlines())}

@@ -1,0 +1,132 @@
+"""The live path on a real broker: the same alerts as replay, through crashes and scale-out."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.live import (
+    aidmon,
+    exported,
+    ids_per_pair,
+    pairs,
+    replay_pairs,
+    start_worker,
+    stop,
+    wait_caught_up,
+    write_config,
+)
+from tests.paths import SAMPLE, require
+
+pytestmark = pytest.mark.kafka
+EVENTS, SANCTIONS, TRUTH = SAMPLE / "events.jsonl", SAMPLE / "sanctions.xml", SAMPLE / "truth.json"
+
+
+def truth_pairs() -> set[tuple[str, str]]:
+    truth = json.loads(require(TRUTH).read_text(encoding="utf-8"))
+    return {tuple(f) for f in truth["findings"]}  # type: ignore[misc]
+
+
+def test_one_worker_gives_the_alerts_of_replay(fresh_kafka: str, tmp_path: Path) -> None:
+    """Parity: the sample published and processed by one worker gives replay's findings, the truth's."""
+    config = write_config(tmp_path / "aidmon.toml", "parity")
+    aidmon(fresh_kafka, "topics", "create", "--config", str(config))
+    worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", tmp_path / "worker.log")
+    try:
+        published = aidmon(fresh_kafka, "publish", str(require(EVENTS)), "--config", str(config))
+        assert "acknowledged: 13376, failed: 0" in published.stdout
+        wait_caught_up(fresh_kafka, "parity")
+        live = exported(fresh_kafka)
+    finally:
+        stop(worker)
+    expected = replay_pairs(EVENTS, SANCTIONS, config, tmp_path / "replay.jsonl")
+    assert pairs(live) == expected
+    assert truth_pairs() <= expected and len(expected - truth_pairs()) == 1  # + the raw id's double collection
+    assert all(len(ids) == 1 for ids in ids_per_pair(live).values())
+
+
+def test_a_killed_worker_loses_nothing_and_doubles_nothing(fresh_kafka: str, tmp_path: Path) -> None:
+    """Crash: SIGKILL in the middle of the stream, restart: every finding, one alert id each."""
+    config = write_config(tmp_path / "aidmon.toml", "crash")
+    aidmon(fresh_kafka, "topics", "create", "--config", str(config))
+    log = tmp_path / "worker.log"
+    worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log)
+    try:
+        aidmon(fresh_kafka, "publish", str(require(EVENTS)), "--config", str(config))
+        time.sleep(6)  # well into the stream, not at its end
+        stop(worker, hard=True)
+        worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log)
+        wait_caught_up(fresh_kafka, "crash")
+        live = exported(fresh_kafka)
+    finally:
+        stop(worker)
+    expected = replay_pairs(EVENTS, SANCTIONS, config, tmp_path / "replay.jsonl")
+    assert pairs(live) == expected
+    assert all(len(ids) == 1 for ids in ids_per_pair(live).values())
+
+
+def test_two_workers_split_the_partitions_and_agree_with_one(fresh_kafka: str, tmp_path: Path) -> None:
+    """Scale-out: two workers in one group, each with partitions, give the one worker's alerts."""
+    from kafka import KafkaAdminClient
+
+    config = write_config(tmp_path / "aidmon.toml", "pair")
+    aidmon(fresh_kafka, "topics", "create", "--config", str(config))
+    log = tmp_path / "worker.log"
+    first = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w1", log)
+    second = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w2", log)
+    try:
+        time.sleep(8)  # both join the group before the stream comes
+        aidmon(fresh_kafka, "publish", str(require(EVENTS)), "--config", str(config))
+        wait_caught_up(fresh_kafka, "pair")
+        admin = KafkaAdminClient(bootstrap_servers=fresh_kafka.removeprefix("kafka://"))
+        try:
+            members = admin.describe_groups(["pair"])[0].members
+        finally:
+            admin.close()
+        live = exported(fresh_kafka)
+    finally:
+        stop(first)
+        stop(second)
+    assert len(members) == 2
+    expected = replay_pairs(EVENTS, SANCTIONS, config, tmp_path / "replay.jsonl")
+    assert pairs(live) == expected
+    assert all(len(ids) == 1 for ids in ids_per_pair(live).values())
+
+
+def test_malformed_messages_are_dead_lettered_and_the_worker_goes_on(fresh_kafka: str, tmp_path: Path) -> None:
+    """Bad messages sent straight to aid.events.v1 land in aid.rejects.v1 with a reason; later ones still count."""
+    from kafka import KafkaConsumer, KafkaProducer
+
+    config = write_config(tmp_path / "aidmon.toml", "bad")
+    aidmon(fresh_kafka, "topics", "create", "--config", str(config))
+    worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", tmp_path / "worker.log")
+    bootstrap = fresh_kafka.removeprefix("kafka://")
+    try:
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        bad = [b"{not json", b"[1, 2, 3]", b"\xff\xfe not utf-8", json.dumps({"specversion": "1.0"}).encode()]
+        for value in bad:
+            producer.send("aid.events.v1", value=value)
+        token = "tok_" + "c" * 20
+        for n in range(2):  # then a valid pair that must still raise an alert
+            event = {"specversion": "1.0", "id": f"ok-{n}", "source": "/agencies/test", "type": "distribution.recorded",
+                     "time": f"2012-07-02T08:0{n}:00Z", "subject": "DP-X",
+                     "data": {"site_id": "DP-X", "round_id": "R1", "beneficiary": token, "household_size": 3,
+                              "items": [{"commodity": "maize", "unit": "kg", "quantity": 5}]}}
+            producer.send("aid.events.v1", key=b"DP-X", value=json.dumps(event).encode())
+        producer.flush()
+        producer.close()
+        wait_caught_up(fresh_kafka, "bad")
+        consumer = KafkaConsumer("aid.rejects.v1", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                 consumer_timeout_ms=5000, group_id=None)
+        rejects = [json.loads(record.value) for record in consumer]
+        consumer.close()
+        live = exported(fresh_kafka)
+        assert worker.poll() is None, "the worker died"
+    finally:
+        stop(worker)
+    assert sorted(r["reason"] for r in rejects) == ["missing_field", "not_an_object", "not_json", "not_json"]
+    assert all("partition" in r and "offset" in r and ("raw" in r or "raw_base64" in r) for r in rejects)
+    assert ("duplicate_collection", token) in pairs(live)
