@@ -169,7 +169,7 @@ def build_app(
     lanes = app.topic(lanes_topic(kafka.app_id), partitions=kafka.partitions, internal=True, **raw)
     rejects_topic = app.topic(REJECTS, **raw)
     alerts_topic = app.topic(ALERTS, **raw)
-    table = app.Table("state", partitions=kafka.partitions, schema=faust.Schema(**raw))
+    table = app.Table("state", partitions=kafka.partitions, key_type=bytes, value_type=bytes)  # raw both ways
     decode = Decoder(pseudonymiser)
     progress = Progress()
     monitors = Monitors(settings, sanctions, table)
