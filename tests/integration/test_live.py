@@ -83,7 +83,7 @@ def test_two_workers_split_the_partitions_and_agree_with_one(fresh_kafka: str, t
         wait_caught_up(fresh_kafka, "pair")
         admin = KafkaAdminClient(bootstrap_servers=fresh_kafka.removeprefix("kafka://"))
         try:
-            members = admin.describe_groups(["pair"])[0].members
+            members = admin.describe_groups(["pair"])["pair"]["members"]
         finally:
             admin.close()
         live = exported(fresh_kafka)
