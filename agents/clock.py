@@ -44,8 +44,12 @@ class EventClock:
                 self.now = t
         elif source in self._active:
             return  # nothing moved
-        self._active.add(source)
-        self._recompute()
+        active = self._active
+        active.add(source)
+        if len(active) == 1:  # one source (a replay): no minimum to look for
+            self.watermark = self._times[source] - self._lateness_s
+        else:
+            self._recompute()
         if known is None or self.now - self._saved_at >= SAVE_EVERY_S:
             self.save()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -26,8 +26,11 @@ Entry = tuple[float, int, str, float, float, float]
 Excess = tuple[float, str, float, float, int]
 
 
-def _by_commodity(items: Iterable[Item | ReceivedItem]) -> dict[str, float]:
+def _by_commodity(items: Sequence[Item | ReceivedItem]) -> dict[str, float]:
     """Kilograms per commodity of an event (a commodity listed twice is one ledger line)."""
+    if len(items) == 1:
+        item = items[0]
+        return {item.commodity: item.quantity * KG_PER_UNIT[item.unit]}
     kilos: dict[str, float] = {}
     for item in items:
         kilos[item.commodity] = kilos.get(item.commodity, 0.0) + item.quantity * KG_PER_UNIT[item.unit]

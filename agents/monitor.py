@@ -174,7 +174,8 @@ class Monitor:
         event_type = event.type
         if event_type in REFERENCE_TYPES:
             found += self._apply_reference(event, ctx)  # type: ignore[arg-type]
-        for on_event, state in self._lane(event_type, only):
+        lane = self._lanes.get((event_type, only)) or self._lane(event_type, only)
+        for on_event, state in lane:
             found += on_event(event, state, ctx)
         if self._heap and self._heap[0][0] <= watermark:
             found += self._fire_timers(watermark)
@@ -185,7 +186,7 @@ class Monitor:
     def _lane(self, event_type: str, only: frozenset[str] | None) -> list[Route]:
         """The detectors (with their state) that an event of this type goes to."""
         lane = self._lanes.get((event_type, only))
-        if lane is None:
+        if not lane:
             lane = self._lanes[(event_type, only)] = [
                 (d.on_event, self._state[d.typology])
                 for d in self._by_type.get(event_type, ())
