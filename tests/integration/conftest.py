@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -26,35 +27,33 @@ def free_ports(count: int) -> list[int]:
         return [sock.getsockname()[1] for sock in sockets]
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Bootstrap address ("127.0.0.1:PORT") of a broker running for the whole session."""
-    data_dir = tmp_path_factory.mktemp("kafka")
+@contextmanager
+def running_broker(data_dir: Path, whose: str) -> Iterator[str]:
+    """A broker in `data_dir` on free ports while the block runs; its bootstrap address."""
     port, controller_port = free_ports(2)
     try:
         try:
             bootstrap = start_broker(data_dir, port, controller_port)
         except BrokerError as exc:
-            pytest.fail(f"the session's Kafka broker did not start: {exc}", pytrace=False)
+            pytest.fail(f"{whose} Kafka broker did not start: {exc}", pytrace=False)
         yield bootstrap
     finally:
         try:
             stop_broker(data_dir)
         except BrokerError as exc:
-            pytest.fail(f"the session's Kafka broker did not stop: {exc}\n{broker_log_tail(data_dir)}", pytrace=False)
+            pytest.fail(f"{whose} Kafka broker did not stop: {exc}\n{broker_log_tail(data_dir)}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap address ("127.0.0.1:PORT") of a broker running for the whole session."""
+    with running_broker(tmp_path_factory.mktemp("kafka"), "the session's") as bootstrap:
+        yield bootstrap
 
 
 @pytest.fixture
 def fresh_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A broker of the test's own ("kafka://127.0.0.1:PORT"): the contract's topic names are
     fixed, so tests that read them from the beginning each need an empty broker."""
-    data_dir = tmp_path_factory.mktemp("kafka-own")
-    port, controller_port = free_ports(2)
-    try:
-        try:
-            bootstrap = start_broker(data_dir, port, controller_port)
-        except BrokerError as exc:
-            pytest.fail(f"the test's Kafka broker did not start: {exc}", pytrace=False)
+    with running_broker(tmp_path_factory.mktemp("kafka-own"), "the test's") as bootstrap:
         yield f"kafka://{bootstrap}"
-    finally:
-        stop_broker(data_dir)

@@ -16,7 +16,7 @@ from kafka.errors import KafkaError
 from streams.consume import group_lag, read_alerts
 
 AIDMON = Path(sys.executable).with_name("aidmon")
-SECRET = "integration-test-secret-0123456789"
+SECRET = "integration-test-secret-0123456789"  # noqa: S105 - a test fixture, not a credential
 
 
 def write_config(path: Path, app_id: str, partitions: int = 4) -> Path:
