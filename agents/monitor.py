@@ -38,7 +38,7 @@ from schemas.alerts import Alert, Typology
 from schemas.events import REFERENCE_TYPES, Event, PartnerRegistered, SiteRegistered, ZoneDeclared
 
 TIMER_STEP_S = 60
-Route = tuple[Callable[..., list[Finding]], Mapping[str, Store]]
+Lane = tuple[Callable[..., list[Finding]], Mapping[str, Store]]  # a detector's on_event and its state
 
 
 def build_detectors(config: DetectorConfig) -> list[Detector]:
@@ -82,7 +82,7 @@ class Monitor:
         self._timers: Store = stores("timers")  # "typology|key" -> (earliest, latest) due
         self._alerts: Store = stores("alerts")  # "typology|kind|subject|window" -> (fingerprint, alert)
         self._clock = EventClock(self.config.reorder_minutes * 60, stores("monitor"))
-        self._lanes: dict[tuple[str, frozenset[str] | None], list[Route]] = {}
+        self._lanes: dict[tuple[str, frozenset[str] | None], list[Lane]] = {}
         self.sanctions = (
             SanctionsIndex(sanctions, self.config.sanctioned_party.similarity) if sanctions is not None else None
         )
@@ -183,7 +183,7 @@ class Monitor:
         self._seen[event_id] = 1  # last: see the module docstring
         return alerts
 
-    def _lane(self, event_type: str, only: frozenset[str] | None) -> list[Route]:
+    def _lane(self, event_type: str, only: frozenset[str] | None) -> list[Lane]:
         """The detectors (with their state) that an event of this type goes to."""
         lane = self._lanes.get((event_type, only))
         if not lane:

@@ -121,7 +121,7 @@ class RouteDeviationDetector(Detector):
                 armed.append((eid, hit))
         armed_ids = {eid: hit for eid, hit in armed}
         evidence = []
-        for t, eid, _lat, _lon, distance in fixes[: ctx.config.max_evidence]:
+        for t, eid, _lat, _lon, distance in fixes:  # the monitor caps the evidence
             zone = armed_ids.get(eid)
             where = f" inside {zone.name} ({zone.controlled_by or 'armed group'})" if zone else ""
             evidence.append(Proof(eid, "convoy.position", t, f"{distance:.1f} km off the planned route{where}"))
