@@ -1,4 +1,4 @@
-"""The live path's commands: broker, topics, worker, publish, alerts, lag."""
+"""The live path's commands: broker, topics, worker, publish, alerts, token, lag."""
 
 from __future__ import annotations
 
@@ -55,6 +55,17 @@ def add_live_commands(commands: Any) -> None:
     tail.add_argument("--json", action="store_true", help="print each alert as JSON")
     _broker_and_config(tail)
     tail.set_defaults(run=run_alerts_tail)
+
+    token = commands.add_parser("token", help="API bearer tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    make = token_commands.add_parser(
+        "create", help="make a token, store its hash in the config file and print it once (the last line)"
+    )
+    make.add_argument("--config", type=Path, required=True, help="the TOML settings file (created if missing)")
+    make.add_argument("--role", required=True, choices=["publisher", "monitor", "admin"])
+    make.add_argument("--source", help="a publisher's CloudEvents source, e.g. /agencies/wfp/mli (publishers only)")
+    make.add_argument("--name", help="who holds it, as audit records name them (default: ROLE-HASHPREFIX)")
+    make.set_defaults(run=run_token_create)
 
     lag = commands.add_parser("lag", help="the worker group's total lag; the last line is the number (0: caught up)")
     _broker_and_config(lag)
@@ -149,6 +160,18 @@ def run_alerts_tail(args: argparse.Namespace) -> int:
     settings = _settings(args)
     for alert in read_alerts(settings.broker, idle_seconds=None):
         print(json.dumps(alert, ensure_ascii=False) if args.json else render_alert(alert), flush=True)
+    return 0
+
+
+def run_token_create(args: argparse.Namespace) -> int:
+    from streams.tokens import create_token
+
+    made = create_token(args.config, args.role, args.source, args.name)
+    record = made.record
+    bound = f" for source {record.source}" if record.source else ""
+    print(f"token {record.name!r} ({record.role}{bound}) added to {args.config}; it is shown once, keep it now:",
+          file=sys.stderr)
+    print(made.token)
     return 0
 
 

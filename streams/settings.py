@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from agents.config import DetectorConfig
+from schemas.alerts import Severity, Typology
 from schemas.exceptions import ConfigurationError
 
 
@@ -43,6 +44,68 @@ class KafkaSettings(BaseModel):
     tick_seconds: float = Field(default=1.0, gt=0, description="how often partitions' progress is broadcast")
 
 
+Role = Literal["publisher", "monitor", "admin"]
+
+
+class TokenRecord(BaseModel):
+    """One API bearer token, as `aidmon token create` stores it: never the token, its hash."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$", description="who, in audit records")
+    role: Role
+    source: str | None = Field(default=None, min_length=1, description="a publisher's CloudEvents source")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the token, hex")
+    created_at: str | None = None
+
+    @model_validator(mode="after")
+    def _source_only_for_publishers(self) -> TokenRecord:
+        if (self.role == "publisher") != (self.source is not None):
+            raise ValueError("a publisher token needs a source; other roles take none")
+        return self
+
+
+class ApiSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = Field(default=True, description="serve the HTTP API and /metrics on the worker")
+    host: str = Field(default="127.0.0.1", description="address to listen on (0.0.0.0 in a container)")
+    port: int = Field(default=6066, ge=1, le=65535)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="largest POST /events body")
+    page_limit: int = Field(default=1000, ge=1, description="largest `limit` of GET /alerts")
+    tokens: tuple[TokenRecord, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ApiSettings:
+        names = [t.name for t in self.tokens]
+        if len(names) != len(set(names)):
+            raise ValueError("token names must be unique")
+        return self
+
+
+class WebhookSubscription(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", description="a metrics label")
+    url: AnyHttpUrl
+    secret: SecretStr = Field(description="HMAC-SHA256 key of the signature header; share it with the receiver")
+    typologies: tuple[Typology, ...] = Field(default=(), description="empty: every typology")
+    severities: tuple[Severity, ...] = Field(default=(), description="empty: every severity")
+
+
+class WebhookSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_attempts: int = Field(default=10, ge=1, description="tries before a delivery goes to the dead letters")
+    first_retry_seconds: float = Field(default=1.0, gt=0, description="backoff before the second try; doubles")
+    max_retry_seconds: float = Field(default=300.0, gt=0, description="longest backoff between tries")
+    timeout_seconds: float = Field(default=10.0, gt=0, description="per try: connect, write and read")
+    subscriptions: tuple[WebhookSubscription, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> WebhookSettings:
+        names = [s.name for s in self.subscriptions]
+        if len(names) != len(set(names)):
+            raise ValueError("subscription names must be unique")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AIDMON_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -53,6 +116,8 @@ class Settings(BaseSettings):
     detectors: DetectorConfig = Field(default_factory=DetectorConfig)
     pseudonymisation: PseudonymisationSettings = Field(default_factory=PseudonymisationSettings)
     sanctions: SanctionsSettings = Field(default_factory=SanctionsSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @classmethod
     def settings_customise_sources(

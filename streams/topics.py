@@ -9,6 +9,8 @@ from streams.settings import KafkaSettings
 EVENTS = "aid.events.v1"  # agencies publish here, keyed by `subject`
 REJECTS = "aid.rejects.v1"  # malformed messages, whole, with reason and position (administrators only)
 ALERTS = "diversion.alerts.v1"  # alerts, keyed by alert_id; compacted: the last version of each stays
+ALERT_STATUS = "diversion.alert-status.v1"  # lifecycle audit records, one key each: compacted, never lost
+WEBHOOK_DEAD_LETTERS = "diversion.webhook-dead-letters.v1"  # deliveries that failed their last try
 
 WEEK_MS = 7 * 24 * 3600 * 1000
 
@@ -38,6 +40,8 @@ def topic_specs(kafka: KafkaSettings) -> list[TopicSpec]:
         TopicSpec(EVENTS, p, keep),
         TopicSpec(REJECTS, 1, {"retention.ms": str(4 * WEEK_MS)}),
         TopicSpec(ALERTS, p, {"cleanup.policy": "compact"}),
+        TopicSpec(ALERT_STATUS, 1, {"cleanup.policy": "compact"}),  # one partition: one order of changes
+        TopicSpec(WEBHOOK_DEAD_LETTERS, 1, {"retention.ms": str(4 * WEEK_MS)}),
         TopicSpec(lanes_topic(kafka.app_id), p, {"retention.ms": str(WEEK_MS)}),
         TopicSpec(state_changelog(kafka.app_id), p, {"cleanup.policy": "compact"}),
     ]

@@ -40,6 +40,7 @@ from schemas.events import IncidentReported
 from schemas.exceptions import InvalidEvent
 from schemas.privacy import Pseudonymiser
 from streams.lanes import route
+from streams.metrics import Metrics
 from streams.replay import reject_record
 from streams.settings import Settings
 from streams.state import PartitionStores
@@ -64,15 +65,17 @@ class Progress:
 
     def __init__(self) -> None:
         self.times: dict[int, float] = {}
+        self.stamps: dict[int, float] = {}  # Kafka timestamp of the message that moved `times`
         self.announced: dict[int, float] = {}  # the time last broadcast
         self.last_seen: dict[int, float] = {}  # wall clock (monotonic) of the last message or assignment
         self.idle: set[int] = set()
 
-    def saw(self, partition: int, event_time: float) -> None:
+    def saw(self, partition: int, event_time: float, stamp: float) -> None:
         self.last_seen[partition] = time.monotonic()
         self.idle.discard(partition)
         if event_time > self.times.get(partition, float("-inf")):
             self.times[partition] = event_time
+            self.stamps[partition] = stamp
 
 
 class Monitors:
@@ -83,6 +86,7 @@ class Monitors:
         self.sanctions = sanctions
         self.table = table
         self.by_partition: dict[int, tuple[Monitor, PartitionStores]] = {}
+        self.raised: set[str] = set()  # ids of alerts raised here or found on taking over
         self.decode = Decoder(_no_raw_identifiers)
         self.unacked: list[Any] = []  # events whose effects the next checkpoint writes
         self.checkpointed_at = time.monotonic()
@@ -95,21 +99,30 @@ class Monitors:
         stores = PartitionStores(self.table, partition)
         monitor = Monitor(self.settings.detectors, self.sanctions, stores)
         self.by_partition[partition] = (monitor, stores)
-        return monitor, monitor.alerts()
+        again = monitor.alerts()
+        self.raised.update(alert.alert_id for alert in again)
+        return monitor, again
 
-    def handle(self, partition: int, value: bytes) -> list[Alert]:
+    def handle(self, partition: int, value: bytes) -> tuple[list[Alert], list[Alert], float | None]:
+        """Alerts to send again (a partition taken over), alerts raised or changed, and the
+        Kafka timestamp of the event that triggered them."""
         monitor, again = self.get(partition)
         message = json.loads(value)
-        kind, source = message["kind"], message["source"]
+        kind, source, stamp = message["kind"], message["source"], message.get("stamp")
         if kind == "event":
             only = frozenset(message["only"]) if message["only"] else frozenset()
             event = self.decode(json.dumps(message["event"]))
-            return again + monitor.process(event, source=source, only=only)
+            return again, monitor.process(event, source=source, only=only), stamp
         if kind == "tick":
-            return again + monitor.tick(source, float(message["time"]))
+            return again, monitor.tick(source, float(message["time"])), stamp
         if kind == "idle":
-            return again + monitor.idle(source)
+            return again, monitor.idle(source), stamp
         raise ValueError(f"unknown lanes message kind {kind!r}")
+
+    def first_raised(self, alerts: list[Alert]) -> list[Alert]:
+        new = [alert for alert in alerts if alert.alert_id not in self.raised]
+        self.raised.update(alert.alert_id for alert in new)
+        return new
 
     def due(self) -> bool:
         return len(self.unacked) >= CHECKPOINT_MESSAGES or (
@@ -148,8 +161,11 @@ def build_app(
     data_dir: Path,
     web_port: int | None = None,
 ) -> faust.App:
-    """The Faust app with its topics, table, agents and timer; `faust.Worker(app)` runs it."""
-    kafka = settings.kafka
+    """The Faust app with its topics, table, agents, timers, HTTP API and webhooks;
+    `faust.Worker(app)` runs it."""
+    from streams.outputs import attach_outputs  # the ways out: API, webhooks, metrics
+
+    kafka, api = settings.kafka, settings.api
     app = faust.App(
         kafka.app_id,
         broker=settings.broker,
@@ -160,9 +176,13 @@ def build_app(
         consumer_auto_offset_reset="earliest",  # a new group misses nothing published before it
         table_standby_replicas=0,
         producer_acks=-1,
-        web_enabled=web_port is not None,
-        web_port=web_port or 6066,
-        web_host="127.0.0.1",
+        web_enabled=api.enabled,
+        web_port=web_port or api.port,
+        web_host=api.host,
+        web_router_enabled=False,  # Faust's own pages would show table contents: only the API is served
+        web_tables_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
     )
     raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
     events_topic = app.topic(EVENTS, partitions=kafka.partitions, **raw)
@@ -173,6 +193,7 @@ def build_app(
     decode = Decoder(pseudonymiser)
     progress = Progress()
     monitors = Monitors(settings, sanctions, table)
+    metrics: Metrics = attach_outputs(app, settings, pseudonymiser, table, alerts_topic, rejects_topic)
 
     async def broadcast(message: dict[str, Any]) -> None:
         value = json.dumps(message).encode()
@@ -184,28 +205,32 @@ def build_app(
         async for event in stream.events():
             message = event.message
             try:
-                await _route_one(message.value, message.partition, message.offset)
+                await _route_one(message.value, message.partition, message.offset, message.timestamp)
             except Exception as exc:  # an escaping exception would restart the actor
                 log.exception("routing failed at %s[%d]@%d", EVENTS, message.partition, message.offset)
                 error = InvalidEvent("internal_error", type(exc).__name__)
                 await _reject(message.value, message.partition, message.offset, error)
 
     async def _reject(value: bytes, partition: int, offset: int, error: InvalidEvent) -> None:
+        metrics.rejects.labels(error.reason).inc()
+        metrics.events.labels("unknown", "unknown", "rejected").inc()
         record = reject_record(f"{EVENTS}[{partition}]", offset, error, value)
         record["partition"], record["offset"] = partition, offset
         await rejects_topic.send(value=json.dumps(record, ensure_ascii=False).encode())
 
-    async def _route_one(value: bytes, partition: int, offset: int) -> None:
+    async def _route_one(value: bytes, partition: int, offset: int, stamp: float) -> None:
         try:
             event = decode(value)
         except InvalidEvent as error:
             await _reject(value, partition, offset, error)
             return
+        metrics.events.labels(event.type, metrics.source(event.source), "accepted").inc()
         source = f"events-{partition}"
         for target, only, copy in route(event, kafka.partitions, _strip_name):
-            message = {"kind": "event", "source": source, "only": sorted(only), "event": copy.model_dump(mode="json")}
+            message = {"kind": "event", "source": source, "only": sorted(only), "stamp": stamp,
+                       "event": copy.model_dump(mode="json")}
             await lanes.send(key=event.subject.encode(), value=json.dumps(message).encode(), partition=target)
-        progress.saw(partition, event.at)
+        progress.saw(partition, event.at, stamp)
 
     @app.timer(interval=kafka.tick_seconds)  # type: ignore[untyped-decorator]
     async def heartbeat() -> None:
@@ -218,7 +243,7 @@ def build_app(
             at = progress.times.get(p)
             if at is not None and at > progress.announced.get(p, float("-inf")):
                 progress.announced[p] = at
-                await broadcast({"kind": "tick", "source": f"events-{p}", "time": at})
+                await broadcast({"kind": "tick", "source": f"events-{p}", "time": at, "stamp": progress.stamps.get(p)})
             elif p not in progress.idle and now - progress.last_seen[p] >= kafka.idle_seconds:
                 progress.idle.add(p)
                 await broadcast({"kind": "idle", "source": f"events-{p}"})
@@ -228,13 +253,18 @@ def build_app(
         async for event in stream.noack().events():  # type: ignore[attr-defined]
             message = event.message
             try:
-                alerts = monitors.handle(message.partition, message.value)
+                again, alerts, stamp = monitors.handle(message.partition, message.value)
             except Exception:
                 log.exception("detection failed at %s[%d]@%d", message.topic, message.partition, message.offset)
-                alerts = []
+                again, alerts, stamp = [], [], None
             monitors.unacked.append(event)
-            for alert in alerts:
+            for alert in again + alerts:
                 await alerts_topic.send(key=alert.alert_id.encode(), value=alert.model_dump_json().encode())
+            for alert in monitors.first_raised(alerts):
+                metrics.alerts.labels(alert.typology, alert.severity).inc()
+            if stamp is not None:
+                for _ in alerts:
+                    metrics.event_to_alert.observe(max(0.0, time.time() - stamp))
             if monitors.due():
                 monitors.checkpoint()
 
@@ -250,7 +280,7 @@ def build_app(
         monitors.forget(lost)
         for tp in revoked:
             if tp.topic == EVENTS:
-                for known in (progress.times, progress.announced, progress.last_seen):
+                for known in (progress.times, progress.stamps, progress.announced, progress.last_seen):
                     known.pop(tp.partition, None)
                 progress.idle.discard(tp.partition)
 

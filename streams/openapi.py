@@ -1,0 +1,170 @@
+"""The OpenAPI 3.1 document of the worker's HTTP API, served at /openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.alerts import SEVERITIES, TYPOLOGIES, Alert
+from schemas.lifecycle import STATUSES, StatusChange, StatusRequest
+
+REF = "#/components/schemas/{model}"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description)
+
+
+def _model(model: Any, components: dict[str, Any]) -> None:
+    schema = model.model_json_schema(ref_template=REF)
+    components.update(schema.pop("$defs", {}))
+    components[model.__name__] = schema
+
+
+def _components() -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    for model in (Alert, StatusRequest, StatusChange):
+        _model(model, schemas)
+    schemas["Error"] = {
+        "type": "object", "required": ["error", "detail"],
+        "properties": {"error": {"type": "string"}, "detail": {}},
+    }
+    schemas["AlertView"] = {
+        "description": "An alert as the contract gives it, with its lifecycle status (and, alone, its history)",
+        "allOf": [_ref("Alert"), {
+            "type": "object", "required": ["status"],
+            "properties": {"status": {"enum": list(STATUSES)},
+                           "history": {"type": "array", "items": _ref("StatusChange")}},
+        }],
+    }
+    schemas["AlertPage"] = {
+        "type": "object", "required": ["alerts", "next"],
+        "properties": {"alerts": {"type": "array", "items": _ref("AlertView")},
+                       "next": {"type": ["string", "null"], "description": "cursor of the next page; null: the last"}},
+    }
+    schemas["CloudEvent"] = {
+        "type": "object", "description": "One event of the contract (CloudEvents 1.0, structured JSON); "
+        "the JSON Schema of each type is in schemas/json/",
+        "required": ["specversion", "id", "source", "type", "time", "subject", "data"],
+        "properties": {"specversion": {"const": "1.0"}, "id": {"type": "string"}, "source": {"type": "string"},
+                       "type": {"type": "string"}, "time": {"type": "string"}, "subject": {"type": "string"},
+                       "data": {"type": "object"}},
+    }
+    schemas["Accepted"] = {
+        "type": "object", "required": ["accepted", "ids"],
+        "properties": {"accepted": {"type": "integer"}, "ids": {"type": "array", "items": {"type": "string"}}},
+    }
+    schemas["Rejected"] = {
+        "type": "object", "required": ["error", "detail", "accepted", "rejected"],
+        "properties": {
+            "error": {"type": "string"}, "detail": {"type": "string"}, "accepted": {"const": 0},
+            "rejected": {"type": "array", "items": {
+                "type": "object", "required": ["index", "reason", "detail"],
+                "properties": {"index": {"type": "integer"}, "id": {"type": "string"}, "reason": {"type": "string"},
+                               "detail": {"type": "string"}}}},
+        },
+    }
+    schemas["Health"] = {
+        "type": "object", "required": ["ready", "checks"],
+        "properties": {"ready": {"type": "boolean"},
+                       "checks": {"type": "object", "additionalProperties": {"type": "boolean"}}},
+    }
+    return schemas
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+ALERT_ID = {"name": "alert_id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+SECURED = {"401": _error("no valid bearer token"), "403": _error("the token's role may not do this")}
+FILTERS = [
+    _query("typology", {"enum": list(TYPOLOGIES)}, "only this typology"),
+    _query("severity", {"enum": list(SEVERITIES)}, "only this severity"),
+    _query("status", {"enum": list(STATUSES)}, "only alerts in this lifecycle status"),
+    _query("subject", {"type": "string", "minLength": 1}, "only alerts on this subject id"),
+]
+
+
+def _paths() -> dict[str, Any]:
+    monitor: list[dict[str, list[str]]] = [{"bearer": []}]
+    return {
+        "/healthz": {"get": {"summary": "the worker process answers", "security": [],
+                             "responses": {"200": _json(_ref("Health"), "alive")}}},
+        "/readyz": {"get": {"summary": "ready: partitions assigned, tables recovered, alert view loaded",
+                            "security": [], "responses": {"200": _json(_ref("Health"), "ready"),
+                                                          "503": _json(_ref("Health"), "not ready yet")}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics", "security": [], "responses": {"200": {
+            "description": "the text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        "/openapi.json": {"get": {"summary": "this document", "security": [],
+                                  "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
+        "/alerts": {"get": {
+            "summary": "alerts, newest first (raised_at, then alert_id)", "security": monitor,
+            "parameters": [
+                *FILTERS,
+                _query("since", {"type": "string", "format": "date-time"},
+                       "only alerts raised or updated (event time) at or after this RFC 3339 time"),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "page size (default 100)"),
+                _query("cursor", {"type": "string"}, "the `next` of the previous page"),
+            ],
+            "responses": {"200": _json(_ref("AlertPage"), "a page of alerts"),
+                          "400": _error("a filter, limit or cursor is not valid"), **SECURED},
+        }},
+        "/alerts/stream": {"get": {
+            "summary": "Server-Sent Events: each new or changed alert (event `alert`, id = alert_id), "
+                       "a comment every 15 s", "security": monitor, "parameters": FILTERS,
+            "responses": {"200": {"description": "an endless event stream",
+                                  "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                          "400": _error("a filter is not valid"), **SECURED},
+        }},
+        "/alerts/{alert_id}": {"get": {
+            "summary": "one alert with its lifecycle history", "security": monitor, "parameters": [ALERT_ID],
+            "responses": {"200": _json(_ref("AlertView"), "the alert"), "404": _error("no such alert"), **SECURED},
+        }},
+        "/alerts/{alert_id}/status": {"post": {
+            "summary": "change an alert's lifecycle status; the change is kept as an audit record",
+            "security": monitor, "parameters": [ALERT_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("StatusRequest")}}},
+            "responses": {"200": _json(_ref("AlertView"), "the alert, changed, with its history"),
+                          "400": _error("the body is not JSON"), "404": _error("no such alert"),
+                          "409": _error("the alert cannot go from its status to that one"),
+                          "422": _error("the body is not a status request"),
+                          "503": _error("the change could not be recorded; try again"), **SECURED},
+        }},
+        "/events": {"post": {
+            "summary": "publish events: one JSON object, a JSON array, or NDJSON (application/x-ndjson); "
+                       "all or nothing", "security": [{"bearer": []}],
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": {"oneOf": [_ref("CloudEvent"),
+                                                          {"type": "array", "items": _ref("CloudEvent")}]}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            }},
+            "responses": {"202": _json(_ref("Accepted"), "every event is valid and published"),
+                          "400": _error("the body cannot be read"),
+                          "401": _error("no valid bearer token"),
+                          "403": _error("the token may not publish, or not under that source (then `rejected` "
+                                        "names the events)"),
+                          "413": _error("the body is too large"),
+                          "422": _json(_ref("Rejected"), "events break the contract; nothing was published"),
+                          "503": _error("Kafka did not take the events; try again")},
+        }},
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "aidmon worker API", "version": "1",
+                 "description": "Alerts of possible aid diversion to monitors, events from agencies. "
+                                "Bearer tokens (`aidmon token create`): publisher, monitor, admin."},
+        "paths": _paths(),
+        "components": {"schemas": _components(),
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }

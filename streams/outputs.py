@@ -1,0 +1,168 @@
+"""The worker's ways out, wired onto its Faust app: the alert view and HTTP API, webhook
+delivery, and the metrics of the flow.
+
+    diversion.alerts.v1 ──(every partition, every worker)──► AlertBook ──► GET /alerts, SSE
+    diversion.alert-status.v1 ──────────────────────────────┘  ▲
+                                       POST /alerts/{id}/status ┘ (an audit record each)
+    diversion.alerts.v1 ──deliver (a group: each alert once)──► webhooks ──► dead letters
+    POST /events ──► aid.events.v1 (the same path as any publisher)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from typing import Any
+
+import faust
+from prometheus_client import CollectorRegistry
+
+from schemas.decode import Decoder
+from schemas.events import Event
+from schemas.exceptions import InvalidEvent
+from schemas.lifecycle import StatusChange
+from schemas.privacy import Pseudonymiser
+from streams.alert_book import AlertBook
+from streams.alert_reader import AlertReader
+from streams.api import ApiContext, register_api
+from streams.ingest import Rejected
+from streams.metrics import Metrics, create
+from streams.replay import reject_record
+from streams.settings import Settings
+from streams.topics import ALERT_STATUS, ALERTS, EVENTS, WEBHOOK_DEAD_LETTERS, lanes_topic
+
+log = logging.getLogger("aidmon.outputs")
+
+RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+SEND_TIMEOUT_SECONDS = 30.0
+GAUGE_SECONDS = 5.0
+
+
+def attach_outputs(
+    app: faust.App, settings: Settings, pseudonymiser: Pseudonymiser, state: Any, alerts_topic: Any, rejects_topic: Any
+) -> Metrics:
+    """Add the alert view, API, webhooks and gauges to `app`; return the metrics bundle
+    for the detection path to count with."""
+    registry = CollectorRegistry()
+    metrics = create(registry)
+    book = AlertBook()
+    reader = AlertReader(settings.broker, book)
+    status_topic = app.topic(ALERT_STATUS, partitions=1, **RAW)
+    events_out = app.topic(EVENTS, **RAW)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def read_alerts() -> None:
+        try:
+            await reader.run()
+        finally:
+            book.close()
+
+    delivered = _attach_webhooks(app, settings, metrics, alerts_topic)
+
+    def readiness() -> dict[str, bool]:
+        recovery = app.tables.recovery  # type: ignore[attr-defined]
+        return {
+            "partitions_assigned": bool(app.consumer.assignment()),
+            "tables_recovered": recovery.completed.is_set() and not recovery.in_recovery and not app.rebalancing,
+            "alerts_loaded": reader.caught_up.is_set(),
+        }
+
+    consumed = {EVENTS, lanes_topic(settings.kafka.app_id), ALERTS}  # not changelogs: those are read at recovery
+
+    @app.timer(interval=GAUGE_SECONDS)  # type: ignore[untyped-decorator]
+    async def gauges() -> None:
+        consumer = app.consumer
+        lags: dict[tuple[str, str], int] = {}
+        for tp in consumer.assignment():
+            if tp.topic not in consumed:
+                continue
+            highwater, position = consumer.highwater(tp), await consumer.position(tp)
+            if highwater is not None and position is not None:
+                lags[(tp.topic, str(tp.partition))] = max(0, highwater - position)
+        metrics.consumer_lag.clear()
+        for (topic, partition), lag in lags.items():
+            metrics.consumer_lag.labels(topic, partition).set(lag)
+        metrics.table_entries.labels("state").set(len(state.data))
+        metrics.table_entries.labels("alert_view").set(len(book))
+        if delivered is not None:
+            metrics.table_entries.labels("webhook_delivered").set(len(delivered.data))
+        metrics.ready.set(1 if all(readiness().values()) else 0)
+
+    async def publish(accepted: list[tuple[Event, bytes]]) -> None:
+        pending = [await events_out.send(key=event.subject.encode(), value=value) for event, value in accepted]
+        await asyncio.wait_for(asyncio.gather(*pending), SEND_TIMEOUT_SECONDS)
+
+    async def keep_rejects(rejected: list[Rejected], name: str) -> None:
+        for item in rejected:
+            record = reject_record(f"http:{name}", item.index, InvalidEvent(item.reason, item.detail), item.raw)
+            await rejects_topic.send(value=json.dumps(record, ensure_ascii=False).encode())
+
+    async def record_change(change: StatusChange) -> int:
+        key = f"{change.alert_id}/{change.change_id}".encode()
+        pending = await status_topic.send(key=key, value=change.model_dump_json().encode(), partition=0)
+        metadata = await asyncio.wait_for(pending, SEND_TIMEOUT_SECONDS)
+        return int(metadata.offset)
+
+    if settings.api.enabled:
+        context = ApiContext(settings.api, book, metrics, registry, Decoder(pseudonymiser), pseudonymiser,
+                             readiness, publish, keep_rejects, record_change)
+        register_api(app, context)
+    return metrics
+
+
+def _attach_webhooks(app: faust.App, settings: Settings, metrics: Metrics, alerts_topic: Any) -> Any:
+    """The `deliver` agent, when subscriptions are configured: each alert version once per
+    subscription (a table remembers what was delivered, so the re-sends of a restarted
+    worker are not delivered again); a message is acknowledged once every delivery of it
+    has landed or gone to the dead letters."""
+    if not settings.webhooks.subscriptions:
+        return None
+    from streams.webhooks import WebhookSink, make_client
+
+    dead_letters = app.topic(WEBHOOK_DEAD_LETTERS, **RAW)
+    delivered = app.Table("webhook-delivered", partitions=settings.kafka.partitions, key_type=bytes, value_type=bytes)
+
+    async def dead_letter(record: dict[str, Any]) -> None:
+        await dead_letters.send(value=json.dumps(record, ensure_ascii=False).encode())
+
+    sink: WebhookSink | None = None
+
+    @app.agent(alerts_topic, name="deliver", concurrency=1)
+    async def deliver(stream: faust.StreamT[bytes]) -> None:
+        nonlocal sink
+        sink = WebhookSink(settings.webhooks, make_client(settings.webhooks), metrics, dead_letter)
+        try:
+            async for event in stream.noack().events():  # type: ignore[attr-defined]
+                message = event.message
+                if message.value is None:
+                    event.ack()
+                    continue
+                version = hashlib.sha256(message.value).hexdigest().encode()
+                key = message.key or b""
+                if delivered.data.get(key) == version:
+                    event.ack()  # a re-send of a version already delivered
+                    continue
+                done = sink.submit(message.value)
+                done.add_done_callback(_finish(event, delivered, key, version))
+        finally:
+            await sink.aclose()
+
+    return delivered
+
+
+def _finish(event: Any, delivered: Any, key: bytes, version: bytes) -> Any:
+    started = time.monotonic()
+
+    def finish(done: asyncio.Future[Any]) -> None:
+        if done.cancelled():
+            return  # the worker stops: not acknowledged, delivered again after the restart
+        partition = event.message.partition
+        delivered.data[key] = version
+        delivered.send_changelog(partition, key, version)
+        event.ack()
+        log.debug("alert %s delivered in %.3f s", key.decode(errors="replace"), time.monotonic() - started)
+
+    return finish
