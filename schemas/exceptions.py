@@ -2,6 +2,7 @@
 
     AidmonError
     ├── InvalidEvent          an event breaks the contract (reason, detail)
+    ├── InvalidAlert          a message of the alerts topic is not an alert (detail)
     └── ConfigurationError    a setting or input file is unusable (key, problem)
         └── SanctionsListError   the sanctions list cannot be read (path, problem)
 
@@ -21,6 +22,14 @@ class InvalidEvent(AidmonError):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
+        self.detail = detail
+
+
+class InvalidAlert(AidmonError):
+    """A message of the alerts topic that is not an alert; fix its producer (nothing was sent)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"not an alert: {detail}")
         self.detail = detail
 
 
