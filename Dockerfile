@@ -9,5 +9,6 @@ COPY examples ./examples
 RUN pip install --no-cache-dir . && useradd --system --uid 10001 aidmon \
     && mkdir -p /var/lib/aidmon && chown aidmon /var/lib/aidmon
 USER aidmon
+EXPOSE 6066
 ENTRYPOINT ["aidmon"]
 CMD ["--help"]
