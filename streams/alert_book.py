@@ -119,7 +119,7 @@ class AlertBook:
 
     def page(self, query: Query, limit: int, cursor: str | None = None) -> tuple[list[Entry], str | None]:
         """Up to `limit` matching entries, newest first, after `cursor`; and the next cursor."""
-        after = decode_cursor(cursor) if cursor else None
+        after = decode_cursor(cursor) if cursor is not None else None
         found = [e for e in self.entries.values() if query.matches(e)]
         found.sort(key=lambda e: (e.raised_at, e.alert["alert_id"]), reverse=True)
         if after is not None:

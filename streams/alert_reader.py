@@ -31,6 +31,7 @@ class AlertReader:
         """Read until cancelled; a broken connection is retried by the client."""
         consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers(self.broker), group_id=None, enable_auto_commit=False,
+            auto_offset_reset="earliest",  # never "latest", even for a moment: the view is read whole
             client_id="aidmon-alert-reader",
         )
         await consumer.start()

@@ -263,10 +263,10 @@ async def _follow(request: web.Request, ctx: ApiContext, query: Query) -> web.St
     """Server-Sent Events until the client leaves, the worker stops, or the client falls behind."""
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
-    await response.prepare(request)
-    queue = ctx.book.subscribe()
+    queue = ctx.book.subscribe()  # before the headers go: a client that has them misses nothing after
     ctx.metrics.sse_clients.inc()
     try:
+        await response.prepare(request)
         await response.write(b"retry: 3000\n: following alerts\n\n")
         while True:
             try:

@@ -32,6 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level, format="aidmon: %(levelname)s: %(message)s", stream=sys.stderr)
     if args.log_level != "DEBUG":
         logging.getLogger("kafka").setLevel(logging.WARNING)  # the client's connection chatter
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line a request, webhook URLs with credentials
     try:
         code: int = args.run(args)
     except AidmonError as exc:

@@ -13,9 +13,13 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from schemas.alerts import SEVERITIES, TYPOLOGIES
+from schemas.decode import REJECT_REASONS
 from schemas.events import EVENT_TYPES
 
 MAX_SOURCES = 100
+EXTRA_REJECT_REASONS = ("internal_error", "unreadable_body", "source_not_allowed")  # the worker's and the API's
+WEBHOOK_OUTCOMES = ("delivered", "retried", "dead_lettered")
 OTHER = "other"
 
 # From the triggering event's Kafka timestamp to the alert's send. Most findings are
@@ -64,6 +68,19 @@ class Metrics:
     @staticmethod
     def event_type_label(value: str | None) -> str:
         return value if value is not None and value in EVENT_TYPES else "unknown"
+
+    def start_at_zero(self, subscriptions: tuple[str, ...] = ()) -> None:
+        """Create the counters' known children at 0, so that Prometheus sees the first
+        alert, reject or dead letter as an increase (a child born at 1 has none)."""
+        for typology in TYPOLOGIES:
+            for severity in SEVERITIES:
+                self.alerts.labels(typology, severity)
+        for reason in (*REJECT_REASONS, *EXTRA_REJECT_REASONS):
+            self.rejects.labels(reason)
+        for name in subscriptions:
+            for outcome in WEBHOOK_OUTCOMES:
+                self.webhook_deliveries.labels(name, outcome)
+            self.webhook_pending.labels(name)
 
 
 def create(registry: CollectorRegistry) -> Metrics:

@@ -112,7 +112,7 @@ def _paths() -> dict[str, Any]:
                 _query("since", {"type": "string", "format": "date-time"},
                        "only alerts raised or updated (event time) at or after this RFC 3339 time"),
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "page size (default 100)"),
-                _query("cursor", {"type": "string"}, "the `next` of the previous page"),
+                _query("cursor", {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}, "the `next` of the previous page"),
             ],
             "responses": {"200": _json(_ref("AlertPage"), "a page of alerts"),
                           "400": _error("a filter, limit or cursor is not valid"), **SECURED},
@@ -143,7 +143,8 @@ def _paths() -> dict[str, Any]:
                        "all or nothing", "security": [{"bearer": []}],
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": {"oneOf": [_ref("CloudEvent"),
-                                                          {"type": "array", "items": _ref("CloudEvent")}]}},
+                                                          {"type": "array", "items": _ref("CloudEvent"),
+                                                           "minItems": 1, "maxItems": 10_000}]}},
                 "application/x-ndjson": {"schema": {"type": "string"}},
             }},
             "responses": {"202": _json(_ref("Accepted"), "every event is valid and published"),

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from schemas.decode import Decoder
 from schemas.events import Event
-from schemas.exceptions import InvalidEvent
+from schemas.exceptions import InvalidAlert, InvalidEvent
 from schemas.lifecycle import StatusChange
 from schemas.privacy import Pseudonymiser
 from streams.alert_book import AlertBook
@@ -39,6 +39,7 @@ log = logging.getLogger("aidmon.outputs")
 RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 SEND_TIMEOUT_SECONDS = 30.0
 GAUGE_SECONDS = 5.0
+MAX_OUTSTANDING = 10_000  # alerts being delivered (or retried) at once, before `deliver` waits
 
 
 def attach_outputs(
@@ -48,6 +49,7 @@ def attach_outputs(
     for the detection path to count with."""
     registry = CollectorRegistry()
     metrics = create(registry)
+    metrics.start_at_zero(tuple(s.name for s in settings.webhooks.subscriptions))
     book = AlertBook()
     reader = AlertReader(settings.broker, book)
     status_topic = app.topic(ALERT_STATUS, partitions=1, **RAW)
@@ -128,29 +130,38 @@ def _attach_webhooks(app: faust.App, settings: Settings, metrics: Metrics, alert
     async def dead_letter(record: dict[str, Any]) -> None:
         await dead_letters.send(value=json.dumps(record, ensure_ascii=False).encode())
 
-    sink: WebhookSink | None = None
-
     @app.agent(alerts_topic, name="deliver", concurrency=1)
     async def deliver(stream: faust.StreamT[bytes]) -> None:
-        nonlocal sink
-        sink = WebhookSink(settings.webhooks, make_client(settings.webhooks), metrics, dead_letter)
-        try:
-            async for event in stream.noack().events():  # type: ignore[attr-defined]
-                message = event.message
-                if message.value is None:
-                    event.ack()
-                    continue
-                version = hashlib.sha256(message.value).hexdigest().encode()
-                key = message.key or b""
-                if delivered.data.get(key) == version:
-                    event.ack()  # a re-send of a version already delivered
-                    continue
-                done = sink.submit(message.value)
-                done.add_done_callback(_finish(event, delivered, key, version))
-        finally:
-            await sink.aclose()
+        async with make_client(settings.webhooks) as client:
+            sink = WebhookSink(settings.webhooks, client, metrics, dead_letter)
+            try:
+                async for event in stream.noack().events():  # type: ignore[attr-defined]
+                    await _deliver_one(event, sink, delivered)
+            finally:
+                await sink.aclose()
 
     return delivered
+
+
+async def _deliver_one(event: Any, sink: Any, delivered: Any) -> None:
+    message = event.message
+    if message.value is None:
+        event.ack()
+        return
+    version = hashlib.sha256(message.value).hexdigest().encode()
+    key = message.key or b""
+    if delivered.data.get(key) == version:
+        event.ack()  # a re-send of a version already delivered
+        return
+    try:
+        done = sink.submit(message.value)
+    except InvalidAlert as exc:
+        log.warning("not delivered: %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc)
+        event.ack()
+        return
+    done.add_done_callback(_finish(event, delivered, key, version))
+    if len(sink.tasks) >= MAX_OUTSTANDING:  # a receiver down for long: stop reading until some land
+        await asyncio.wait(set(sink.tasks), return_when=asyncio.FIRST_COMPLETED)
 
 
 def _finish(event: Any, delivered: Any, key: bytes, version: bytes) -> Any:

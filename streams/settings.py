@@ -10,6 +10,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -132,8 +133,14 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
     def redacted(self) -> dict[str, Any]:
-        """The settings as they may be logged: secrets hidden."""
-        return self.model_dump(mode="json")
+        """The settings as they may be logged: secrets, token hashes and URL credentials hidden."""
+        shown = self.model_dump(mode="json")
+        for token in shown["api"]["tokens"]:
+            token["sha256"] = "**********"
+        for subscription in shown["webhooks"]["subscriptions"]:
+            parts = urlsplit(subscription["url"])
+            subscription["url"] = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+        return shown
 
 
 def load_settings(config: Path | None = None) -> Settings:

@@ -176,6 +176,11 @@ def build_app(
         consumer_auto_offset_reset="earliest",  # a new group misses nothing published before it
         table_standby_replicas=0,
         producer_acks=-1,
+        # Agents acknowledge their own messages: `detect` after a checkpoint, `deliver` once the
+        # webhooks landed. Waiting for those on shutdown or rebalance would wait for the next
+        # checkpoint or a subscriber that is down; processing is idempotent, so what was not
+        # acknowledged is processed again by the next owner instead.
+        stream_wait_empty=False,
         web_enabled=api.enabled,
         web_port=web_port or api.port,
         web_host=api.host,

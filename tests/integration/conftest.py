@@ -12,10 +12,14 @@ import socket
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from streams.broker import BrokerError, broker_log_tail, start_broker, stop_broker
+
+if TYPE_CHECKING:
+    from tests.integration.stack import Stack
 
 
 def free_ports(count: int) -> list[int]:
@@ -57,3 +61,13 @@ def fresh_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     fixed, so tests that read them from the beginning each need an empty broker."""
     with running_broker(tmp_path_factory.mktemp("kafka-own"), "the test's") as bootstrap:
         yield f"kafka://{bootstrap}"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A worker with its API and webhooks, on a broker of its own, after the shared sample
+    (tests/integration/stack.py)."""
+    from tests.integration.stack import running_stack  # it imports this module's running_broker
+
+    with running_stack(tmp_path_factory.mktemp("stack")) as running:
+        yield running

@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 from kafka.errors import KafkaError
 
 from streams.consume import group_lag, read_alerts
+from streams.topics import ALERTS
 
 AIDMON = Path(sys.executable).with_name("aidmon")
 SECRET = "integration-test-secret-0123456789"  # noqa: S105 - a test fixture, not a credential
@@ -37,14 +40,39 @@ def aidmon(broker: str, *args: str, timeout: float = 300) -> subprocess.Complete
     return run
 
 
-def start_worker(broker: str, config: Path, sanctions: Path, data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(
+    broker: str, config: Path, sanctions: Path, data_dir: Path, log: Path, web_port: int | None = None,
+    log_level: str = "WARNING",
+) -> subprocess.Popen[bytes]:
+    """A worker process; its HTTP API on `web_port` (a free port when not given)."""
+    port = web_port or free_port()
     with log.open("ab") as out:  # the child keeps its own descriptor
         return subprocess.Popen(
-            [str(AIDMON), "--log-level", "WARNING", "worker", "--config", str(config), "--sanctions", str(sanctions),
-             "--data-dir", str(data_dir)],
+            [str(AIDMON), "--log-level", log_level, "worker", "--config", str(config), "--sanctions", str(sanctions),
+             "--data-dir", str(data_dir), "--web-port", str(port)],
             stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "AIDMON_BROKER": broker},
             start_new_session=True,
         )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(base_url: str, worker: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    """Until GET /readyz answers 200; fails if the worker exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert worker.poll() is None, f"the worker exited with {worker.returncode}"
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{base_url} was not ready in {timeout:.0f} s")
 
 
 def stop(worker: subprocess.Popen[bytes], hard: bool = False) -> None:
@@ -57,16 +85,21 @@ def stop(worker: subprocess.Popen[bytes], hard: bool = False) -> None:
             worker.wait(timeout=10)
 
 
+def detection_lag(broker: str, app_id: str) -> int | None:
+    """The group's lag on the topics the detectors read (not the alerts that webhooks deliver)."""
+    lag = {topic: behind for topic, behind in group_lag(broker, app_id).items() if topic != ALERTS}
+    return sum(lag.values()) if lag else None
+
+
 def wait_caught_up(broker: str, app_id: str, timeout: float = 240, settle: float = 6.0) -> None:
-    """Until the group has no lag on any topic it reads, then `settle` more seconds (idle
-    marks, the last judgements and a checkpoint); fails after `timeout`."""
+    """Until the group has no lag on the topics the detectors read, then `settle` more
+    seconds (idle marks, the last judgements and a checkpoint); fails after `timeout`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            lag = group_lag(broker, app_id)
-            if lag and sum(lag.values()) == 0:
+            if detection_lag(broker, app_id) == 0:
                 time.sleep(settle)
-                if sum(group_lag(broker, app_id).values()) == 0:
+                if detection_lag(broker, app_id) == 0:
                     return
         except KafkaError:
             pass  # the group or its coordinator is not there yet
