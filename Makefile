@@ -23,8 +23,9 @@ demo: $(STAMP)
 		--config examples/aidmon.toml --alerts $(DEMO)/alerts.jsonl --rejects $(DEMO)/rejects.jsonl
 	@echo "alerts: $(DEMO)/alerts.jsonl   rejects: $(DEMO)/rejects.jsonl"
 
-## test: install with the test tools and run every test
+## test: install with the test tools (and the services the tests start) and run every test
 test: $(STAMP)
+	scripts/test-tools.sh
 	$(BIN)/python -m pytest
 
 ## check: lint, type-check and test

@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from agents.config import DetectorConfig
@@ -48,6 +57,13 @@ class KafkaSettings(BaseModel):
 Role = Literal["publisher", "monitor", "admin"]
 
 
+def _unique_names(items: tuple[Any, ...]) -> tuple[Any, ...]:
+    names = [item.name for item in items]
+    if len(names) != len(set(names)):
+        raise ValueError("each needs a name of its own")
+    return items
+
+
 class TokenRecord(BaseModel):
     """One API bearer token, as `aidmon token create` stores it: never the token, its hash."""
 
@@ -72,14 +88,7 @@ class ApiSettings(BaseModel):
     port: int = Field(default=6066, ge=1, le=65535)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="largest POST /events body")
     page_limit: int = Field(default=1000, ge=1, description="largest `limit` of GET /alerts")
-    tokens: tuple[TokenRecord, ...] = ()
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> ApiSettings:
-        names = [t.name for t in self.tokens]
-        if len(names) != len(set(names)):
-            raise ValueError("token names must be unique")
-        return self
+    tokens: Annotated[tuple[TokenRecord, ...], AfterValidator(_unique_names)] = ()
 
 
 class WebhookSubscription(BaseModel):
@@ -97,14 +106,7 @@ class WebhookSettings(BaseModel):
     first_retry_seconds: float = Field(default=1.0, gt=0, description="backoff before the second try; doubles")
     max_retry_seconds: float = Field(default=300.0, gt=0, description="longest backoff between tries")
     timeout_seconds: float = Field(default=10.0, gt=0, description="per try: connect, write and read")
-    subscriptions: tuple[WebhookSubscription, ...] = ()
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> WebhookSettings:
-        names = [s.name for s in self.subscriptions]
-        if len(names) != len(set(names)):
-            raise ValueError("subscription names must be unique")
-        return self
+    subscriptions: Annotated[tuple[WebhookSubscription, ...], AfterValidator(_unique_names)] = ()
 
 
 class Settings(BaseSettings):

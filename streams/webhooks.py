@@ -204,8 +204,10 @@ class WebhookSink:
             while failure is not None and failure.retryable and attempt < self.settings.max_attempts:
                 self.metrics.webhook_deliveries.labels(subscription=subscriber.name, outcome="retried").inc()
                 delay = self.backoff_seconds(attempt, failure.retry_after_seconds)
-                log.warning("webhook %s: alert %s attempt %d failed (%s), retrying in %.1f s",
-                            subscriber.name, alert_id, attempt, failure.error, delay)
+                # tries 1, 2, 4, 8, ... at WARNING: a receiver down for hours does not flood the log
+                level = logging.WARNING if attempt & (attempt - 1) == 0 else logging.DEBUG
+                log.log(level, "webhook %s: alert %s attempt %d failed (%s), retrying in %.1f s",
+                        subscriber.name, alert_id, attempt, failure.error, delay)
                 await self.sleep(delay)
                 attempt += 1
                 failure = await self._try(subscriber, alert_id, delivery_id, body)

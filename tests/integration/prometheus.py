@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from typing import Any
 import httpx
 import yaml
 
+from tests.integration.live import free_port
 from tests.paths import ROOT
 
 RULES = ROOT / "deploy" / "prometheus" / "rules.yml"
@@ -31,13 +31,6 @@ JOB = "aidmon-worker"
 
 class PrometheusError(Exception):
     """Prometheus did not start, did not scrape, or refused a query; the message says why."""
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_config(path: Path, targets: list[str], scrape_interval: str) -> None:

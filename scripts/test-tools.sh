@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The services the tests start themselves, from Debian's packages when missing:
+# Java 17 and Maven (a real Kafka broker from its jars), Prometheus with promtool, and
+# Alertmanager's amtool. Needs root (or sudo) for apt-get the first time; quick after.
+set -euo pipefail
+
+missing=()
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || missing+=(maven)
+{ command -v prometheus >/dev/null && command -v promtool >/dev/null; } || missing+=(prometheus)
+command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "test-tools: installing ${missing[*]} with apt-get" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
+# a service the packages may have started: the tests run their own, on free ports
+$sudo pkill -x prometheus || true
+$sudo pkill -x prometheus-alertmanager || true
