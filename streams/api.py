@@ -96,10 +96,13 @@ def _limit(request: web.Request, largest: int) -> int:
 async def _read_body(request: web.Request, largest: int) -> bytes:
     if request.content_length is not None and request.content_length > largest:
         raise ApiError(413, "too_large", f"the body is larger than {largest} bytes; split it")
-    body = await request.content.read(largest + 1)
-    if len(body) > largest:
-        raise ApiError(413, "too_large", f"the body is larger than {largest} bytes; split it")
-    return body
+    chunks, size = [], 0
+    while chunk := await request.content.read(64 * 1024):  # what has arrived, up to 64 KiB; b"" at the end
+        size += len(chunk)
+        if size > largest:
+            raise ApiError(413, "too_large", f"the body is larger than {largest} bytes; split it")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def register_api(app: faust.App, ctx: ApiContext) -> None:
@@ -238,13 +241,13 @@ async def _ingest(ctx: ApiContext, token: TokenRecord, body: bytes, content_type
     except BodyError as exc:
         await ctx.keep_rejects([Rejected(-1, "unreadable_body", exc.detail, body)], token.name)
         metrics.rejects.labels("unreadable_body").inc()
-        raise ApiError(exc.status, "bad_request" if exc.status == 400 else "too_large", exc.detail) from None
+        raise ApiError(400, "bad_request", exc.detail) from None
     batch = check_batch(items, ctx.decode, ctx.pseudonymiser, token)
     if batch.rejected:
         await ctx.keep_rejects(batch.rejected, token.name)
         for rejected in batch.rejected:
             metrics.rejects.labels(rejected.reason).inc()
-            metrics.events.labels("unknown", metrics.source(token.source or "admin"), "rejected").inc()
+            metrics.events.labels(*metrics.raw_labels(rejected.raw), "rejected").inc()
         status = batch.status
         detail = (f"{len(batch.rejected)} of {len(items)} events rejected; nothing was published: "
                   "fix them and send the batch again")

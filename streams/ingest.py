@@ -27,12 +27,11 @@ MAX_EVENTS = 10_000
 
 
 class BodyError(ValueError):
-    """The body as a whole cannot be read; `status` is 400 or 413."""
+    """The body as a whole cannot be read as events (400)."""
 
-    def __init__(self, detail: str, status: int = 400) -> None:
+    def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ def split_body(body: bytes, content_type: str) -> list[bytes]:
     if not items:
         raise BodyError("the body holds no events")
     if len(items) > MAX_EVENTS:
-        raise BodyError(f"{len(items)} events in one body; send at most {MAX_EVENTS} a request", status=413)
+        raise BodyError(f"{len(items)} events in one body; send at most {MAX_EVENTS} a request")
     return items
 
 

@@ -9,6 +9,7 @@ holds a beneficiary token, an event id, an alert id or a subject.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -68,6 +69,18 @@ class Metrics:
     @staticmethod
     def event_type_label(value: str | None) -> str:
         return value if value is not None and value in EVENT_TYPES else "unknown"
+
+    def raw_labels(self, value: bytes | None) -> tuple[str, str]:
+        """(type, source) labels of a message that failed validation, as far as it says."""
+        try:
+            parsed = json.loads(value or b"")
+        except (ValueError, UnicodeDecodeError):
+            return "unknown", "unknown"
+        if not isinstance(parsed, dict):
+            return "unknown", "unknown"
+        kind, source = parsed.get("type"), parsed.get("source")
+        return self.event_type_label(kind if isinstance(kind, str) else None), (
+            self.source(source[:200]) if isinstance(source, str) and source else "unknown")
 
     def start_at_zero(self, subscriptions: tuple[str, ...] = ()) -> None:
         """Create the counters' known children at 0, so that Prometheus sees the first

@@ -18,6 +18,8 @@ acknowledges its messages itself, only after a checkpoint has written the state 
 changed (every `CHECKPOINT_MESSAGES` messages or `CHECKPOINT_SECONDS`), so a worker that
 dies re-processes what its changelog may lack. On taking over a partition it sends again
 the latest version of the partition's alerts: delivery is at least once, alert ids stable.
+
+The HTTP API, webhook delivery and the metrics are wired on by `streams.outputs`.
 """
 
 from __future__ import annotations
@@ -218,7 +220,7 @@ def build_app(
 
     async def _reject(value: bytes, partition: int, offset: int, error: InvalidEvent) -> None:
         metrics.rejects.labels(error.reason).inc()
-        metrics.events.labels("unknown", "unknown", "rejected").inc()
+        metrics.events.labels(*metrics.raw_labels(value), "rejected").inc()
         record = reject_record(f"{EVENTS}[{partition}]", offset, error, value)
         record["partition"], record["offset"] = partition, offset
         await rejects_topic.send(value=json.dumps(record, ensure_ascii=False).encode())

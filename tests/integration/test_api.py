@@ -267,14 +267,15 @@ def test_bad_bodies_are_refused_clearly_and_the_worker_lives(
 
 
 def test_batches_and_ndjson_are_accepted_and_rejects_kept(stack: Stack) -> None:
-    """A JSON array and NDJSON are published whole (202 with their ids); refused events are
-    kept in aid.rejects.v1 with the publisher's name and the reason."""
+    """A JSON array and a large NDJSON body are published whole (202 with their ids); refused
+    events are kept in aid.rejects.v1 with the publisher's name and the reason."""
     array = [dispatch("http-array-1", "SHP-HTTP-4", "A"), dispatch("http-array-2", "SHP-HTTP-5", "B")]
     answer = stack.post("/events", "publisher", json=array)
     assert answer.status_code == 202 and answer.json() == {"accepted": 2, "ids": ["http-array-1", "http-array-2"]}
-    lines = b"\n".join(json.dumps(dispatch(f"http-nd-{i}", f"SHP-HTTP-{6 + i}", "C")).encode() for i in range(3))
+    lines = b"\n".join(json.dumps(dispatch(f"http-nd-{i}", f"SHP-HTTP-N{i % 50}", "C")).encode()
+                        for i in range(2000))  # about 1.5 MB: many reads of the body
     answer = stack.post("/events", "publisher", content=lines, headers={"Content-Type": "application/x-ndjson"})
-    assert answer.status_code == 202 and answer.json()["accepted"] == 3
+    assert answer.status_code == 202 and answer.json()["accepted"] == 2000
     stack.post("/events", "publisher", content=b"[1, 2, 3]")
     kept = [json.loads(value) for _, value in read_topic(stack.broker, REJECTS)]
     assert any(r["source"] == "http:publisher" and r["reason"] == "not_an_object" for r in kept)
@@ -301,3 +302,15 @@ def test_tokens_and_raw_ids_never_reach_the_log(stack: Stack) -> None:
     assert raw_id not in json.dumps(stack.all_alerts())
     metrics = stack.get("/metrics", role=None).text
     assert "tok_" not in metrics and raw_id not in metrics and "SHP-" not in metrics
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_over_the_limit_is_413(stack: Stack, chunked: bool) -> None:
+    """A body larger than api.max_body_bytes is refused with 413, whether its length is
+    announced or it comes chunked, and the worker goes on."""
+    too_big = b" " * (10 * 1024 * 1024 + 1)
+    step = 1 << 20
+    content: Any = iter([too_big[i:i + step] for i in range(0, len(too_big), step)]) if chunked else too_big
+    answer = stack.post("/events", "publisher", content=content)
+    assert answer.status_code == 413 and "larger than" in answer.json()["detail"]
+    assert stack.get("/healthz", role=None).status_code == 200

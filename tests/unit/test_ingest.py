@@ -33,16 +33,15 @@ def test_bodies_split_into_events(body: bytes, content_type: str, count: int) ->
     assert len(split_body(body, content_type)) == count
 
 
-@pytest.mark.parametrize(("body", "status", "words"), [
-    (b"{not json", 400, "not JSON"), (b"\xff\xfe", 400, "not UTF-8"), (b"", 400, "empty"), (b"  \n", 400, "empty"),
-    (b"42", 400, "object"), (b"[]", 400, "no events"),
-    (json.dumps([{}] * (MAX_EVENTS + 1)).encode(), 413, "at most"),
+@pytest.mark.parametrize(("body", "words"), [
+    (b"{not json", "not JSON"), (b"\xff\xfe", "not UTF-8"), (b"", "empty"), (b"  \n", "empty"),
+    (b"42", "object"), (b"[]", "no events"), (json.dumps([{}] * (MAX_EVENTS + 1)).encode(), "at most"),
 ])
-def test_unreadable_bodies(body: bytes, status: int, words: str) -> None:
-    """A body that cannot be read as events is a BodyError with a status and a reason."""
+def test_unreadable_bodies(body: bytes, words: str) -> None:
+    """A body that cannot be read as events is a BodyError with a reason."""
     with pytest.raises(BodyError) as info:
         split_body(body, "application/json")
-    assert info.value.status == status and words in info.value.detail
+    assert words in info.value.detail
 
 
 def test_each_event_is_checked_and_named() -> None:

@@ -39,3 +39,13 @@ def test_two_bundles_do_not_collide() -> None:
     first, second = create(CollectorRegistry()), create(CollectorRegistry())
     first.alerts.labels("transit_loss", "high").inc()
     assert second.alerts.labels("transit_loss", "high")._value.get() == 0
+
+
+def test_a_rejected_message_is_labelled_as_far_as_it_says() -> None:
+    """A reject counts under its type and source when it has them, 'unknown' otherwise."""
+    metrics = create(CollectorRegistry())
+    assert metrics.raw_labels(b'{"type": "convoy.stop", "source": "/agencies/wfp/mli", "id": 3}') == (
+        "convoy.stop", "/agencies/wfp/mli")
+    assert metrics.raw_labels(b'{"type": "made.up", "source": 7}') == ("unknown", "unknown")
+    assert metrics.raw_labels(b"\xff{not json") == ("unknown", "unknown")
+    assert metrics.raw_labels(b"[1, 2]") == ("unknown", "unknown")
