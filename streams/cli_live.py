@@ -33,7 +33,7 @@ def add_live_commands(commands: Any) -> None:
     worker = commands.add_parser("worker", help="run the detectors on Kafka (a Faust worker)")
     _broker_and_config(worker)
     worker.add_argument("--sanctions", type=Path, help="UN consolidated list XML (overrides the config)")
-    worker.add_argument("--web-port", type=int, help="serve the worker's web endpoints on this port")
+    worker.add_argument("--web-port", type=int, help="port of the HTTP API and /metrics (default: [api] port, 6066)")
     worker.add_argument("--data-dir", type=Path, default=Path(".aidmon") / "worker", help="the worker's local files")
     worker.set_defaults(run=run_worker)
 

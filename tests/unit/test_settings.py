@@ -22,9 +22,11 @@ def test_defaults_are_the_contracts() -> None:
 
 
 def test_example_config_is_valid_and_equals_the_defaults() -> None:
-    """examples/aidmon.toml documents every detector key with its default value."""
+    """examples/aidmon.toml documents the detector, Kafka, API and webhook keys with their defaults."""
     settings = load_settings(ROOT / "examples" / "aidmon.toml")
     assert settings.detectors == DetectorConfig()
+    defaults = load_settings(None)
+    assert (settings.kafka, settings.api, settings.webhooks) == (defaults.kafka, defaults.api, defaults.webhooks)
 
 
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
