@@ -8,13 +8,21 @@ once a distribution. The worker acknowledges an event only after the checkpoint 
 holds its effects, so a restarted worker re-processes what the changelog may lack; the
 detectors apply an event at most once, so what it already held is not counted twice.
 
+A value larger than `CHUNK_BYTES` (a big camp's ledgers) is written as chunks under keys
+of their own, `P|store\x1fchunks|key|DIGEST.N`, then the key itself as a small header that
+names them: every changelog message stays well under Kafka's 1 MB default, and as the
+header is written last and names its chunks by digest, a worker that dies half-way
+through a checkpoint leaves the previous, whole version readable.
+
 Values are read back with an unpickler that only accepts the project's own record types
 and a few standard ones: the changelog is internal, but it is not trusted to run code.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import pickle
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
@@ -37,6 +45,10 @@ class _Unpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"state holds a {module}.{name}, which is not a state type")
 
 
+CHUNK_BYTES = 256 * 1024
+_CHUNKED = b"\x00chunks\x00"  # a header's prefix: a pickle never starts with a zero byte
+
+
 def dump_state(value: Any) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -46,6 +58,34 @@ def load_state(data: bytes) -> Any:
 
 
 Writer = Callable[[bytes, bytes | None], None]  # (table key, pickled value or None to delete)
+
+
+def _chunk_keys(key: bytes, header: bytes | None) -> list[bytes]:
+    """The keys of the chunks a header names (none if `header` is a plain value)."""
+    if header is None or not header.startswith(_CHUNKED):
+        return []
+    digest, count = json.loads(header[len(_CHUNKED):])
+    partition, store, rest = key.split(b"|", 2)
+    base = b"|".join((partition, store + b"\x1fchunks", rest))
+    return [base + f"|{digest}.{i}".encode() for i in range(count)]
+
+
+def read_value(table: Mapping[bytes, bytes], key: bytes) -> Any:
+    """The value at `key`, put back together if it was written in chunks."""
+    data = table[key]
+    if data.startswith(_CHUNKED):
+        data = b"".join(table[name] for name in _chunk_keys(key, data))
+    return load_state(data)
+
+
+def encode_value(key: bytes, data: bytes) -> list[tuple[bytes, bytes]]:
+    """The records that store `data` at `key`: itself, or its chunks and then a header."""
+    if len(data) <= CHUNK_BYTES:
+        return [(key, data)]
+    count = -(-len(data) // CHUNK_BYTES)
+    header = _CHUNKED + json.dumps([hashlib.blake2b(data, digest_size=8).hexdigest(), count]).encode()
+    names = _chunk_keys(key, header)
+    return [(name, data[i * CHUNK_BYTES:(i + 1) * CHUNK_BYTES]) for i, name in enumerate(names)] + [(key, header)]
 
 
 class PartitionStore(MutableMapping[str, Any]):
@@ -68,7 +108,7 @@ class PartitionStore(MutableMapping[str, Any]):
         except KeyError:
             if self._complete or key in self._deleted:
                 raise
-        value = load_state(self._table[self._key(key)])
+        value = read_value(self._table, self._key(key))
         self._cache[key] = value
         return value
 
@@ -92,7 +132,7 @@ class PartitionStore(MutableMapping[str, Any]):
             if raw_key.startswith(prefix):
                 key = raw_key[len(prefix):].decode("utf-8")
                 if key not in self._cache and key not in self._deleted:
-                    self._cache[key] = load_state(self._table[raw_key])
+                    self._cache[key] = read_value(self._table, raw_key)
         self._complete = True
 
     def __iter__(self) -> Iterator[str]:
@@ -127,9 +167,20 @@ class PartitionStores:
         return len(self._dirty)
 
     def checkpoint(self, write: Writer) -> int:
-        """Write every changed key (pickled, or None when deleted); return how many."""
+        """Write every changed key (pickled, or None when deleted), and delete the chunks
+        its previous version no longer needs; return how many keys changed."""
         dirty = dict(self._dirty)
         self._dirty.clear()
         for key, value in dirty.items():
-            write(key, None if value is None else dump_state(value))
+            stale = _chunk_keys(key, self._table.get(key))
+            if value is None:
+                write(key, None)
+            else:
+                records = encode_value(key, dump_state(value))
+                for name, data in records:
+                    write(name, data)
+                kept = {name for name, _ in records}
+                stale = [name for name in stale if name not in kept]
+            for name in stale:
+                write(name, None)
         return len(dirty)

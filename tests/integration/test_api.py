@@ -14,9 +14,10 @@ import httpx
 import pytest
 from kafka import KafkaConsumer
 
+from streams.state import CHUNK_BYTES
 from streams.topics import ALERT_STATUS, REJECTS, bootstrap_servers
 from tests.integration.live import free_port, replay_pairs, start_worker, stop, wait_ready
-from tests.integration.stack import PUBLISHER_SOURCE, Stack
+from tests.integration.stack import APP_ID, PUBLISHER_SOURCE, Stack
 from tests.paths import SAMPLE
 
 pytestmark = pytest.mark.kafka
@@ -314,3 +315,11 @@ def test_a_body_over_the_limit_is_413(stack: Stack, chunked: bool) -> None:
     answer = stack.post("/events", "publisher", content=content)
     assert answer.status_code == 413 and "larger than" in answer.json()["detail"]
     assert stack.get("/healthz", role=None).status_code == 200
+
+
+def test_state_changelog_messages_stay_far_below_kafkas_limit(stack: Stack) -> None:
+    """After the sample (its biggest site record pickles to about 470 KB), every message of
+    the state changelog is at most one chunk, far below Kafka's 1 MB default."""
+    records = read_topic(stack.broker, f"{APP_ID}-state-changelog")
+    assert records and max(len(value or b"") for _, value in records) <= CHUNK_BYTES
+    assert any(b"\x1fchunks|" in (key or b"") for key, _ in records)  # the big records were chunked

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 
 import pytest
 
 from agents.monitor import Monitor
 from streams.lanes import SHIPMENT_LANE, SITE_LANE, partition_of, route
-from streams.state import PartitionStores, load_state
+from streams.state import CHUNK_BYTES, PartitionStores, dump_state, load_state
 from streams.worker import _strip_name
 from tests import support as s
 
@@ -81,3 +82,71 @@ def test_only_the_named_shipments_partition_learns_the_name() -> None:
     copies = route(incident, 5, _strip_name)
     named = [p for p, _, event in copies if event.data.shipment_id == "SHP-7"]
     assert named == [partition_of("SHP-7", 5)] and len(copies) == 5
+
+
+def _writer(table: dict[bytes, bytes], sizes: list[int]) -> Callable[[bytes, bytes | None], None]:
+    def write(key: bytes, data: bytes | None) -> None:
+        if data is None:
+            table.pop(key, None)
+        else:
+            sizes.append(len(key) + len(data))
+            table[key] = data
+
+    return write
+
+
+def test_a_large_record_is_written_in_chunks_and_read_back_whole() -> None:
+    """A value over CHUNK_BYTES goes out as chunks no message of which exceeds the chunk size;
+    a fresh store reads it back equal, and iterating the store shows only the real key."""
+    table: dict[bytes, bytes] = {}
+    sizes: list[int] = []
+    big = {"ledger": [(float(i), 1, f"event-{i:08d}", 50.0, 0.0, 50.0 * i) for i in range(40_000)]}
+    stores = PartitionStores(table, 3)
+    stores("over_distribution")["DP-MBERA"] = big
+    stores.checkpoint(_writer(table, sizes))
+    assert len(table) > 3 and max(sizes) <= CHUNK_BYTES + 200
+    fresh = PartitionStores(table, 3)("over_distribution")
+    assert fresh["DP-MBERA"] == big
+    assert list(fresh) == ["DP-MBERA"]
+
+
+def test_rewriting_or_deleting_a_chunked_record_leaves_no_stale_chunk() -> None:
+    """A new version replaces the old chunks; a small one or a deletion removes them all."""
+    table: dict[bytes, bytes] = {}
+    stores = PartitionStores(table, 0)
+    store = stores("rounds")
+    write = _writer(table, [])
+    for n in (30_000, 50_000):
+        store["R1"] = [f"tok_{i:020d}" for i in range(n)]
+        stores.checkpoint(write)
+        assert PartitionStores(table, 0)("rounds")["R1"] == store["R1"]
+        assert len(table) == 1 + -(-len(dump_state(store["R1"])) // CHUNK_BYTES)
+    store["R1"] = ["small"]
+    stores.checkpoint(write)
+    assert list(table) == [b"0|rounds|R1"]
+    store["R2"] = [f"tok_{i:020d}" for i in range(30_000)]
+    stores.checkpoint(write)
+    del store["R2"]
+    stores.checkpoint(write)
+    assert list(table) == [b"0|rounds|R1"]
+
+
+def test_a_checkpoint_cut_short_leaves_the_previous_version_readable() -> None:
+    """Chunks go first and the header last, named by digest: a worker dying between them
+    leaves the old header pointing at the old, intact chunks."""
+    table: dict[bytes, bytes] = {}
+    stores = PartitionStores(table, 1)
+    old = [f"a{i:010d}" for i in range(60_000)]
+    stores("s")["k"] = old
+    stores.checkpoint(_writer(table, []))
+    stores("s")["k"] = [f"b{i:010d}" for i in range(60_000)]
+    full = _writer(table, [])
+
+    def dies_before_the_header(key: bytes, data: bytes | None) -> None:
+        if key == b"1|s|k":
+            raise RuntimeError("killed")
+        full(key, data)
+
+    with pytest.raises(RuntimeError):
+        stores.checkpoint(dies_before_the_header)
+    assert PartitionStores(table, 1)("s")["k"] == old
