@@ -148,7 +148,7 @@ def register_api(app: faust.App, ctx: ApiContext) -> None:
             return _json({"ready": ready, "checks": checks}, 200 if ready else 503)
 
     @page("/metrics")
-    class Metrics_(ApiView):
+    class MetricsPage(ApiView):
         async def get(self, request: web.Request) -> web.Response:
             body = generate_latest(ctx.registry)
             return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

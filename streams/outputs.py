@@ -39,6 +39,7 @@ log = logging.getLogger("aidmon.outputs")
 RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 SEND_TIMEOUT_SECONDS = 30.0
 GAUGE_SECONDS = 5.0
+READER_RETRY_SECONDS = 5.0
 MAX_OUTSTANDING = 10_000  # alerts being delivered (or retried) at once, before `deliver` waits
 
 
@@ -58,7 +59,13 @@ def attach_outputs(
     @app.task  # type: ignore[untyped-decorator]
     async def read_alerts() -> None:
         try:
-            await reader.run()
+            while True:  # reading again from the beginning is harmless: the book ignores what it has
+                try:
+                    await reader.run()
+                except Exception as exc:  # a broker unreachable at start, say: try again, never give up
+                    log.warning("reading the alerts failed (%s: %s); again in %.0f s", type(exc).__name__, exc,
+                                READER_RETRY_SECONDS)
+                    await asyncio.sleep(READER_RETRY_SECONDS)
         finally:
             book.close()
 
