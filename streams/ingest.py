@@ -24,6 +24,7 @@ from streams.settings import TokenRecord
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
 MAX_EVENTS = 10_000
+MAX_EVENT_BYTES = 900 * 1024  # one event is one Kafka message: under the broker's 1 MB default
 
 
 class BodyError(ValueError):
@@ -94,6 +95,10 @@ def check_batch(items: list[bytes], decode: Decoder, pseudonymiser: Pseudonymise
     """Validate each event; a publisher's events must carry its own `source`."""
     batch = Batch()
     for index, raw in enumerate(items):
+        if len(raw) > MAX_EVENT_BYTES:
+            detail = f"an event may be at most {MAX_EVENT_BYTES} bytes (one Kafka message); this one is {len(raw)}"
+            batch.rejected.append(Rejected(index, "too_large", detail, raw))
+            continue
         try:
             event = decode(raw)
         except InvalidEvent as error:

@@ -32,7 +32,7 @@ from streams.ingest import Rejected
 from streams.metrics import Metrics, create
 from streams.replay import reject_record
 from streams.settings import Settings
-from streams.topics import ALERT_STATUS, ALERTS, EVENTS, WEBHOOK_DEAD_LETTERS, lanes_topic
+from streams.topics import ALERT_STATUS, ALERTS, EVENTS, MAX_KEPT_RAW_BYTES, WEBHOOK_DEAD_LETTERS, lanes_topic
 
 log = logging.getLogger("aidmon.outputs")
 
@@ -105,9 +105,14 @@ def attach_outputs(
         await asyncio.wait_for(asyncio.gather(*pending), SEND_TIMEOUT_SECONDS)
 
     async def keep_rejects(rejected: list[Rejected], name: str) -> None:
-        for item in rejected:
-            record = reject_record(f"http:{name}", item.index, InvalidEvent(item.reason, item.detail), item.raw)
-            await rejects_topic.send(value=json.dumps(record, ensure_ascii=False).encode())
+        """To aid.rejects.v1; a failure is logged, never the caller's: it has its answer."""
+        try:
+            for item in rejected:
+                error = InvalidEvent(item.reason, item.detail)
+                record = reject_record(f"http:{name}", item.index, error, item.raw, MAX_KEPT_RAW_BYTES)
+                await rejects_topic.send(value=json.dumps(record, ensure_ascii=False).encode())
+        except Exception as exc:
+            log.warning("could not keep %d rejected events from %s: %s", len(rejected), name, type(exc).__name__)
 
     async def record_change(change: StatusChange) -> int:
         key = f"{change.alert_id}/{change.change_id}".encode()

@@ -8,6 +8,7 @@ raised, in the order the monitor produced them.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable
@@ -53,9 +54,16 @@ class ReplaySummary:
         )
 
 
-def reject_record(source: str, position: int, error: InvalidEvent, raw: bytes) -> dict[str, Any]:
-    """A rejected line kept whole: raw text (or base64 when not UTF-8), reason, position."""
+def reject_record(
+    source: str, position: int, error: InvalidEvent, raw: bytes, max_raw_bytes: int | None = None
+) -> dict[str, Any]:
+    """A rejected line kept whole: raw text (or base64 when not UTF-8), reason, position.
+    Past `max_raw_bytes` (a Kafka message has a size limit) only the start is kept, with
+    the whole one's length and SHA-256, so that its publisher can still find it."""
     record: dict[str, Any] = {"source": source, "line": position, "reason": error.reason, "detail": error.detail}
+    if max_raw_bytes is not None and len(raw) > max_raw_bytes:
+        record.update(truncated=True, raw_length=len(raw), raw_sha256=hashlib.sha256(raw).hexdigest())
+        raw = raw[:max_raw_bytes]
     try:
         record["raw"] = raw.decode("utf-8")
     except UnicodeDecodeError:

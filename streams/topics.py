@@ -13,6 +13,7 @@ ALERT_STATUS = "diversion.alert-status.v1"  # lifecycle audit records, one key e
 WEBHOOK_DEAD_LETTERS = "diversion.webhook-dead-letters.v1"  # deliveries that failed their last try
 
 WEEK_MS = 7 * 24 * 3600 * 1000
+MAX_KEPT_RAW_BYTES = 512 * 1024  # of a reject's raw bytes: base64 and all, under Kafka's 1 MB default
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ from streams.metrics import Metrics
 from streams.replay import reject_record
 from streams.settings import Settings
 from streams.state import PartitionStores
-from streams.topics import ALERTS, EVENTS, REJECTS, lanes_topic
+from streams.topics import ALERTS, EVENTS, MAX_KEPT_RAW_BYTES, REJECTS, lanes_topic
 
 log = logging.getLogger("aidmon.worker")
 
@@ -221,7 +221,7 @@ def build_app(
     async def _reject(value: bytes, partition: int, offset: int, error: InvalidEvent) -> None:
         metrics.rejects.labels(error.reason).inc()
         metrics.events.labels(*metrics.raw_labels(value), "rejected").inc()
-        record = reject_record(f"{EVENTS}[{partition}]", offset, error, value)
+        record = reject_record(f"{EVENTS}[{partition}]", offset, error, value, MAX_KEPT_RAW_BYTES)
         record["partition"], record["offset"] = partition, offset
         await rejects_topic.send(value=json.dumps(record, ensure_ascii=False).encode())
 

@@ -3,6 +3,7 @@ lifecycle, Server-Sent Events, POST /events with good and bad bodies."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import queue
 import threading
@@ -12,10 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, KafkaProducer
 
 from streams.state import CHUNK_BYTES
-from streams.topics import ALERT_STATUS, REJECTS, bootstrap_servers
+from streams.topics import ALERT_STATUS, EVENTS, REJECTS, bootstrap_servers
 from tests.integration.live import free_port, replay_pairs, start_worker, stop, wait_ready
 from tests.integration.stack import APP_ID, PUBLISHER_SOURCE, Stack
 from tests.paths import SAMPLE
@@ -251,6 +252,8 @@ def test_sse_streams_new_and_changed_alerts(stack: Stack) -> None:
     (b"", "application/json", 400, None),
     (json.dumps(dispatch("ok", "SHP-HTTP-3", "X")).encode() + b"\n{broken\n", "application/x-ndjson", 422,
      "not_json"),
+    (b"x" * (2 << 20), "application/json", 400, None),  # bigger than a Kafka message: its reject is cut
+    (json.dumps([dispatch("ok", "SHP-HTTP-3", "x" * (1 << 20))]).encode(), "application/json", 422, "too_large"),
 ])
 def test_bad_bodies_are_refused_clearly_and_the_worker_lives(
     stack: Stack, body: bytes, content_type: str, code: int, reason: str | None
@@ -323,3 +326,21 @@ def test_state_changelog_messages_stay_far_below_kafkas_limit(stack: Stack) -> N
     records = read_topic(stack.broker, f"{APP_ID}-state-changelog")
     assert records and max(len(value or b"") for _, value in records) <= CHUNK_BYTES
     assert any(b"\x1fchunks|" in (key or b"") for key, _ in records)  # the big records were chunked
+
+
+def test_a_huge_malformed_message_on_kafka_is_kept_cut_and_the_worker_lives(stack: Stack) -> None:
+    """A 900 KB non-UTF-8 message on aid.events.v1 (its base64 would pass Kafka's limit) is
+    kept in aid.rejects.v1 cut short, with its length and SHA-256, and routing goes on."""
+    raw = b"\xff" * (900 * 1024)
+    producer = KafkaProducer(bootstrap_servers=bootstrap_servers(stack.broker), max_request_size=2 << 20)
+    producer.send(EVENTS, raw).get(timeout=30)
+    producer.close()
+    deadline = time.monotonic() + 60
+    found: list[dict[str, Any]] = []
+    while not found and time.monotonic() < deadline:
+        found = [r for r in (json.loads(v) for _, v in read_topic(stack.broker, REJECTS))
+                 if r.get("raw_sha256") == hashlib.sha256(raw).hexdigest()]
+    assert found and found[0]["truncated"] is True and found[0]["raw_length"] == len(raw)
+    assert found[0]["source"].startswith(EVENTS)
+    assert stack.post("/events", "publisher", json=dispatch("http-after-big", "SHP-HTTP-30", "G")).status_code == 202
+    assert stack.worker.poll() is None

@@ -8,7 +8,7 @@ import pytest
 
 from schemas.decode import Decoder
 from schemas.privacy import Pseudonymiser
-from streams.ingest import MAX_EVENTS, BodyError, check_batch, split_body
+from streams.ingest import MAX_EVENT_BYTES, MAX_EVENTS, BodyError, check_batch, split_body
 from streams.settings import TokenRecord
 
 PSEUDONYMISER = Pseudonymiser(b"unit-test-secret-0123456789")
@@ -62,3 +62,11 @@ def test_other_sources_alone_are_403_and_the_admin_may_publish_them() -> None:
     items = split_body(json.dumps(distribution("x", source="/agencies/unicef/mli")).encode(), "application/json")
     assert check_batch(items, Decoder(PSEUDONYMISER), PSEUDONYMISER, PUBLISHER).status == 403
     assert check_batch(items, Decoder(PSEUDONYMISER), PSEUDONYMISER, ADMIN).status == 202
+
+
+def test_an_event_too_large_for_one_kafka_message_is_refused() -> None:
+    """An event over MAX_EVENT_BYTES is rejected as too_large before anything is published."""
+    event = distribution("big")
+    event["data"]["padding"] = "x" * MAX_EVENT_BYTES
+    batch = check_batch([json.dumps(event).encode()], Decoder(PSEUDONYMISER), PSEUDONYMISER, ADMIN)
+    assert [r.reason for r in batch.rejected] == ["too_large"] and not batch.accepted

@@ -98,3 +98,19 @@ def test_missing_input_file_exit_2(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert run.returncode == 2 and "cannot read" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_reject_record_past_the_size_limit_keeps_the_start_and_a_fingerprint() -> None:
+    """With max_raw_bytes, a long raw line is cut, its length and SHA-256 kept; a short one is whole."""
+    import hashlib
+
+    from schemas.exceptions import InvalidEvent
+    from streams.replay import reject_record
+
+    raw = b"\xff" + b"x" * 5000
+    record = reject_record("aid.events.v1[0]", 7, InvalidEvent("not_json", "not valid JSON"), raw, 1000)
+    assert record["truncated"] is True and record["raw_length"] == 5001
+    assert record["raw_sha256"] == hashlib.sha256(raw).hexdigest()
+    assert len(base64.b64decode(record["raw_base64"])) == 1000
+    whole = reject_record("f", 1, InvalidEvent("not_json", "x"), b"{", 1000)
+    assert whole["raw"] == "{" and "truncated" not in whole
