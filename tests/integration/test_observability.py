@@ -43,6 +43,7 @@ def test_prometheus_scrapes_and_every_dashboard_query_is_valid(stack: Stack, tmp
         wait_for_scrape(prometheus)
         for i in range(5):  # traffic while it scrapes, so that rates are not all zero
             stack.post("/events", "publisher", json=dispatch(f"http-prom-{i}", f"SHP-HTTP-P{i}", "F"))
+            assert stack.post("/events", "publisher", content=b"[1]").status_code == 422  # a reject
             time.sleep(1.0)
         time.sleep(6.0)  # the worker's gauges (every 5 s) and a few scrapes
         empty = []
