@@ -70,6 +70,7 @@ class Progress:
         self.stamps: dict[int, float] = {}  # Kafka timestamp of the message that moved `times`
         self.announced: dict[int, float] = {}  # the time last broadcast
         self.last_seen: dict[int, float] = {}  # wall clock (monotonic) of the last message or assignment
+        self.read: dict[int, int] = {}  # the offset after the last message routed
         self.idle: set[int] = set()
 
     def saw(self, partition: int, event_time: float, stamp: float) -> None:
@@ -211,6 +212,7 @@ def build_app(
     async def route_events(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             message = event.message
+            progress.read[message.partition] = message.offset + 1
             try:
                 await _route_one(message.value, message.partition, message.offset, message.timestamp)
             except Exception as exc:  # an escaping exception would restart the actor
@@ -239,6 +241,17 @@ def build_app(
             await lanes.send(key=event.subject.encode(), value=json.dumps(message).encode(), partition=target)
         progress.saw(partition, event.at, stamp)
 
+    async def caught_up(tp: TP) -> bool:
+        """Nothing left to read: a partition whose backlog waits (a busy worker, a slow
+        fetch) is never idle, or the watermark would pass events still to come."""
+        highwater = app.consumer.highwater(tp)
+        if highwater is None:
+            return True
+        read = progress.read.get(tp.partition)
+        if read is None:  # nothing routed since it was assigned: where the consumer stands
+            read = await app.consumer.position(tp)
+        return read is not None and read >= highwater
+
     @app.timer(interval=kafka.tick_seconds)  # type: ignore[untyped-decorator]
     async def heartbeat() -> None:
         now = time.monotonic()
@@ -251,7 +264,7 @@ def build_app(
             if at is not None and at > progress.announced.get(p, float("-inf")):
                 progress.announced[p] = at
                 await broadcast({"kind": "tick", "source": f"events-{p}", "time": at, "stamp": progress.stamps.get(p)})
-            elif p not in progress.idle and now - progress.last_seen[p] >= kafka.idle_seconds:
+            elif p not in progress.idle and now - progress.last_seen[p] >= kafka.idle_seconds and await caught_up(tp):
                 progress.idle.add(p)
                 await broadcast({"kind": "idle", "source": f"events-{p}"})
 
@@ -287,7 +300,7 @@ def build_app(
         monitors.forget(lost)
         for tp in revoked:
             if tp.topic == EVENTS:
-                for known in (progress.times, progress.stamps, progress.announced, progress.last_seen):
+                for known in (progress.times, progress.stamps, progress.announced, progress.last_seen, progress.read):
                     known.pop(tp.partition, None)
                 progress.idle.discard(tp.partition)
 
