@@ -9,7 +9,7 @@ and validates each message; a malformed one goes whole to aid.rejects.v1 with it
 and position. A valid one, pseudonymised, goes to the partition of <app>-lanes that keeps
 the state of each detector it feeds (`streams.lanes`), marked with its source partition.
 Every `tick_seconds` a timer tells every lanes partition how far each source partition
-has got, and that a source that has been quiet for `idle_seconds` is idle: the
+has got, and that a source quiet for `idle_seconds` with nothing left to read is idle: the
 watermark of each monitor is where all its active sources have got to (`agents.clock`).
 
 `detect` (concurrency 1: it writes a table) runs one `Monitor` per lanes partition, its
