@@ -32,7 +32,7 @@ from streams.ingest import Rejected
 from streams.metrics import Metrics, create
 from streams.replay import reject_record
 from streams.settings import Settings
-from streams.topics import ALERT_STATUS, ALERTS, EVENTS, MAX_KEPT_RAW_BYTES, WEBHOOK_DEAD_LETTERS, lanes_topic
+from streams.topics import ALERT_STATUS, EVENTS, MAX_KEPT_RAW_BYTES, WEBHOOK_DEAD_LETTERS
 
 log = logging.getLogger("aidmon.outputs")
 
@@ -44,10 +44,12 @@ MAX_OUTSTANDING = 10_000  # alerts being delivered (or retried) at once, before 
 
 
 def attach_outputs(
-    app: faust.App, settings: Settings, pseudonymiser: Pseudonymiser, state: Any, alerts_topic: Any, rejects_topic: Any
+    app: faust.App, settings: Settings, pseudonymiser: Pseudonymiser, state: Any, alerts_topic: Any,
+    rejects_topic: Any, read: dict[tuple[str, int], int],
 ) -> Metrics:
     """Add the alert view, API, webhooks and gauges to `app`; return the metrics bundle
-    for the detection path to count with."""
+    for the detection path to count with. `read` holds the offset after the last message
+    each agent handled, by (topic, partition): the lag gauge's measure."""
     registry = CollectorRegistry()
     metrics = create(registry)
     metrics.start_at_zero(tuple(s.name for s in settings.webhooks.subscriptions))
@@ -69,7 +71,7 @@ def attach_outputs(
         finally:
             book.close()
 
-    delivered = _attach_webhooks(app, settings, metrics, alerts_topic)
+    delivered = _attach_webhooks(app, settings, metrics, alerts_topic, read)
 
     def readiness() -> dict[str, bool]:
         recovery = app.tables.recovery  # type: ignore[attr-defined]
@@ -79,18 +81,16 @@ def attach_outputs(
             "alerts_loaded": reader.caught_up.is_set(),
         }
 
-    consumed = {EVENTS, lanes_topic(settings.kafka.app_id), ALERTS}  # not changelogs: those are read at recovery
-
     @app.timer(interval=GAUGE_SECONDS)  # type: ignore[untyped-decorator]
     async def gauges() -> None:
+        # Never the consumer's position(): it can wait for ever on a partition that has
+        # none, holding one of the two workers of Faust's consumer thread.
         consumer = app.consumer
         lags: dict[tuple[str, str], int] = {}
         for tp in consumer.assignment():
-            if tp.topic not in consumed:
-                continue
-            highwater, position = consumer.highwater(tp), await consumer.position(tp)
-            if highwater is not None and position is not None:
-                lags[(tp.topic, str(tp.partition))] = max(0, highwater - position)
+            highwater, done = consumer.highwater(tp), read.get((tp.topic, tp.partition))
+            if highwater is not None and done is not None:  # a topic an agent reads, not a changelog
+                lags[(tp.topic, str(tp.partition))] = max(0, highwater - done)
         metrics.consumer_lag.clear()
         for (topic, partition), lag in lags.items():
             metrics.consumer_lag.labels(topic, partition).set(lag)
@@ -127,7 +127,9 @@ def attach_outputs(
     return metrics
 
 
-def _attach_webhooks(app: faust.App, settings: Settings, metrics: Metrics, alerts_topic: Any) -> Any:
+def _attach_webhooks(
+    app: faust.App, settings: Settings, metrics: Metrics, alerts_topic: Any, read: dict[tuple[str, int], int]
+) -> Any:
     """The `deliver` agent, when subscriptions are configured: each alert version once per
     subscription (a table remembers what was delivered, so the re-sends of a restarted
     worker are not delivered again); a message is acknowledged once every delivery of it
@@ -148,6 +150,7 @@ def _attach_webhooks(app: faust.App, settings: Settings, metrics: Metrics, alert
             sink = WebhookSink(settings.webhooks, client, metrics, dead_letter)
             try:
                 async for event in stream.noack().events():  # type: ignore[attr-defined]
+                    read[(event.message.topic, event.message.partition)] = event.message.offset + 1
                     await _deliver_one(event, sink, delivered)
             finally:
                 await sink.aclose()

@@ -201,7 +201,8 @@ def build_app(
     decode = Decoder(pseudonymiser)
     progress = Progress()
     monitors = Monitors(settings, sanctions, table)
-    metrics: Metrics = attach_outputs(app, settings, pseudonymiser, table, alerts_topic, rejects_topic)
+    read: dict[tuple[str, int], int] = {}  # (topic, partition) -> the offset after the last message handled
+    metrics: Metrics = attach_outputs(app, settings, pseudonymiser, table, alerts_topic, rejects_topic, read)
 
     async def broadcast(message: dict[str, Any]) -> None:
         value = json.dumps(message).encode()
@@ -212,7 +213,7 @@ def build_app(
     async def route_events(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             message = event.message
-            progress.read[message.partition] = message.offset + 1
+            progress.read[message.partition] = read[(EVENTS, message.partition)] = message.offset + 1
             try:
                 await _route_one(message.value, message.partition, message.offset, message.timestamp)
             except Exception as exc:  # an escaping exception would restart the actor
@@ -241,16 +242,13 @@ def build_app(
             await lanes.send(key=event.subject.encode(), value=json.dumps(message).encode(), partition=target)
         progress.saw(partition, event.at, stamp)
 
-    async def caught_up(tp: TP) -> bool:
-        """Nothing left to read: a partition whose backlog waits (a busy worker, a slow
-        fetch) is never idle, or the watermark would pass events still to come."""
-        highwater = app.consumer.highwater(tp)
-        if highwater is None:
-            return True
-        read = progress.read.get(tp.partition)
-        if read is None:  # nothing routed since it was assigned: where the consumer stands
-            read = await app.consumer.position(tp)
-        return read is not None and read >= highwater
+    def caught_up(tp: TP) -> bool:
+        """Nothing left to read: a partition whose backlog waits behind another's batch is
+        never idle, or the watermark would pass events still to come. (Not the consumer's
+        position(): it can wait for ever on a partition without one, and it holds one of
+        the two workers of Faust's consumer thread while it waits.)"""
+        highwater, read = app.consumer.highwater(tp), progress.read.get(tp.partition)
+        return highwater is None or read is None or read >= highwater
 
     @app.timer(interval=kafka.tick_seconds)  # type: ignore[untyped-decorator]
     async def heartbeat() -> None:
@@ -264,7 +262,7 @@ def build_app(
             if at is not None and at > progress.announced.get(p, float("-inf")):
                 progress.announced[p] = at
                 await broadcast({"kind": "tick", "source": f"events-{p}", "time": at, "stamp": progress.stamps.get(p)})
-            elif p not in progress.idle and now - progress.last_seen[p] >= kafka.idle_seconds and await caught_up(tp):
+            elif p not in progress.idle and now - progress.last_seen[p] >= kafka.idle_seconds and caught_up(tp):
                 progress.idle.add(p)
                 await broadcast({"kind": "idle", "source": f"events-{p}"})
 
@@ -272,6 +270,7 @@ def build_app(
     async def detect(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.noack().events():  # type: ignore[attr-defined]
             message = event.message
+            read[(message.topic, message.partition)] = message.offset + 1
             try:
                 again, alerts, stamp = monitors.handle(message.partition, message.value)
             except Exception:
@@ -299,6 +298,7 @@ def build_app(
         monitors.checkpoint()  # what was processed is written before another worker takes over
         monitors.forget(lost)
         for tp in revoked:
+            read.pop((tp.topic, tp.partition), None)
             if tp.topic == EVENTS:
                 for known in (progress.times, progress.stamps, progress.announced, progress.last_seen, progress.read):
                     known.pop(tp.partition, None)
