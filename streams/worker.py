@@ -70,7 +70,6 @@ class Progress:
         self.stamps: dict[int, float] = {}  # Kafka timestamp of the message that moved `times`
         self.announced: dict[int, float] = {}  # the time last broadcast
         self.last_seen: dict[int, float] = {}  # wall clock (monotonic) of the last message or assignment
-        self.read: dict[int, int] = {}  # the offset after the last message routed
         self.idle: set[int] = set()
 
     def saw(self, partition: int, event_time: float, stamp: float) -> None:
@@ -213,7 +212,7 @@ def build_app(
     async def route_events(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             message = event.message
-            progress.read[message.partition] = read[(EVENTS, message.partition)] = message.offset + 1
+            read[(EVENTS, message.partition)] = message.offset + 1
             try:
                 await _route_one(message.value, message.partition, message.offset, message.timestamp)
             except Exception as exc:  # an escaping exception would restart the actor
@@ -247,8 +246,8 @@ def build_app(
         never idle, or the watermark would pass events still to come. (Not the consumer's
         position(): it can wait for ever on a partition without one, and it holds one of
         the two workers of Faust's consumer thread while it waits.)"""
-        highwater, read = app.consumer.highwater(tp), progress.read.get(tp.partition)
-        return highwater is None or read is None or read >= highwater
+        highwater, routed = app.consumer.highwater(tp), read.get((EVENTS, tp.partition))
+        return highwater is None or routed is None or routed >= highwater
 
     @app.timer(interval=kafka.tick_seconds)  # type: ignore[untyped-decorator]
     async def heartbeat() -> None:
@@ -300,7 +299,7 @@ def build_app(
         for tp in revoked:
             read.pop((tp.topic, tp.partition), None)
             if tp.topic == EVENTS:
-                for known in (progress.times, progress.stamps, progress.announced, progress.last_seen, progress.read):
+                for known in (progress.times, progress.stamps, progress.announced, progress.last_seen):
                     known.pop(tp.partition, None)
                 progress.idle.discard(tp.partition)
 
