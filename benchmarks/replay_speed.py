@@ -44,7 +44,7 @@ def replay_in_child(path: Path, sanctions: Path, out: Path) -> tuple[float, int]
     """CPU seconds of a full `aidmon replay` in a child process (imports excluded), and
     its peak RSS in bytes."""
     code = (
-        "import sys, time; from streams.cli import main; t = time.process_time(); "
+        "import sys, time; from streams.cli.main import main; t = time.process_time(); "
         "rc = main(sys.argv[1:]); print('SECONDS', time.process_time() - t, file=sys.stderr); sys.exit(rc)"
     )
     args = [
@@ -68,7 +68,7 @@ def main() -> int:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
-    from streams import synthetic
+    from streams.dev import synthetic
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

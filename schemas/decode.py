@@ -1,6 +1,6 @@
 """Decode one raw event (a JSONL line, a Kafka value, an HTTP body item) or say why not.
 
-Every failure is an `InvalidEvent` whose `reason` is one of `REJECT_REASONS` and whose
+Every failure is an `InvalidEventError` whose `reason` is one of `REJECT_REASONS` and whose
 `detail` names the offending field without echoing its value (a rejected value may be a
 beneficiary's raw identifier, and reasons are logged and counted).
 """
@@ -13,7 +13,7 @@ from typing import Annotated, Final, Literal
 from pydantic import Field, TypeAdapter, ValidationError
 
 from schemas.events import EVENT_TYPES, Event
-from schemas.exceptions import InvalidEvent
+from schemas.exceptions import InvalidEventError
 
 RejectReason = Literal[
     "not_json", "not_an_object", "unknown_type", "missing_field", "invalid_value", "subject_mismatch"
@@ -42,7 +42,7 @@ class Decoder:
             return _EVENT_ADAPTER.validate_json(raw, context=self._context)
         except ValidationError as exc:
             reason, detail = _explain(exc)
-            raise InvalidEvent(reason, detail) from None
+            raise InvalidEventError(reason, detail) from None
 
 
 def decode_event(raw: bytes | str, pseudonymiser: Callable[[str], str]) -> Event:

@@ -6,13 +6,13 @@ Every envelope names the field of its `data` that its `subject` must equal
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
 from schemas.envelope import Envelope
 from schemas.geometry import MultiPolygon, Polygon
+from schemas.privacy import TOKEN_PATTERN
 from schemas.types import (
     Identifier,
     Item,
@@ -25,8 +25,6 @@ from schemas.types import (
     Timestamp,
     Unit,
 )
-
-TOKEN_PATTERN = re.compile(r"^tok_[A-Za-z0-9_-]{16,}$")
 
 ZoneStatus = Literal["armed_group", "contested", "government"]
 SiteKind = Literal["warehouse", "distribution_point", "camp"]
@@ -260,7 +258,6 @@ REFERENCE_TYPES = frozenset({"site.registered", "zone.declared", "partner.regist
 __all__ = [
     "EVENT_TYPES",
     "REFERENCE_TYPES",
-    "TOKEN_PATTERN",
     "Event",
     "Quantity",
 ]

@@ -1,9 +1,21 @@
-"""Pseudonymisation of beneficiary identifiers (contract: Data responsibility)."""
+"""Pseudonymisation of beneficiary identifiers (contract: Data responsibility).
+
+A token is `tok_` and 16 or more characters of `[A-Za-z0-9_-]`; any other `beneficiary`
+value is a raw identifier, replaced by `tok_` + HMAC-SHA256(deployment secret, value), hex,
+before anything keeps, forwards or logs it.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import re
+from typing import Any
+
+from schemas.exceptions import ConfigurationError
+
+TOKEN_PATTERN = re.compile(r"^tok_[A-Za-z0-9_-]{16,}$")
 
 
 class Pseudonymiser:
@@ -11,7 +23,7 @@ class Pseudonymiser:
 
     def __init__(self, secret: bytes) -> None:
         if len(secret) < 16:
-            raise ValueError("the pseudonymisation secret must be at least 16 bytes")
+            raise ConfigurationError("pseudonymisation.secret", "must be at least 16 bytes")
         self._secret = secret
 
     def __call__(self, raw: str) -> str:
@@ -20,3 +32,15 @@ class Pseudonymiser:
 
     def __repr__(self) -> str:
         return "Pseudonymiser(secret=***)"
+
+
+def tokenised(line: bytes, pseudonymiser: Pseudonymiser) -> bytes:
+    """A JSON event with a raw `data.beneficiary` replaced by its token (everything else as sent)."""
+    obj: dict[str, Any] = json.loads(line)
+    data = obj.get("data")
+    if isinstance(data, dict):
+        value = data.get("beneficiary")
+        if isinstance(value, str) and not TOKEN_PATTERN.match(value):
+            data["beneficiary"] = pseudonymiser(value)
+            return json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    return line

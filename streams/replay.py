@@ -7,8 +7,6 @@ raised, in the order the monitor produced them.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable
@@ -18,8 +16,9 @@ from typing import IO, Any
 from agents.monitor import Monitor
 from schemas.alerts import Alert
 from schemas.decode import Decoder
-from schemas.exceptions import InvalidEvent
+from schemas.exceptions import InvalidEventError
 from schemas.privacy import Pseudonymiser
+from streams.rejects import reject_record
 
 
 @dataclass
@@ -52,23 +51,6 @@ class ReplaySummary:
             f"rejects: {sum(self.rejects.values())} ({rejects})\n"
             f"alerts: {sum(self.alerts.values())} ({alerts}); {self.updates} updates"
         )
-
-
-def reject_record(
-    source: str, position: int, error: InvalidEvent, raw: bytes, max_raw_bytes: int | None = None
-) -> dict[str, Any]:
-    """A rejected line kept whole: raw text (or base64 when not UTF-8), reason, position.
-    Past `max_raw_bytes` (a Kafka message has a size limit) only the start is kept, with
-    the whole one's length and SHA-256, so that its publisher can still find it."""
-    record: dict[str, Any] = {"source": source, "line": position, "reason": error.reason, "detail": error.detail}
-    if max_raw_bytes is not None and len(raw) > max_raw_bytes:
-        record.update(truncated=True, raw_length=len(raw), raw_sha256=hashlib.sha256(raw).hexdigest())
-        raw = raw[:max_raw_bytes]
-    try:
-        record["raw"] = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        record["raw_base64"] = base64.b64encode(raw).decode("ascii")
-    return record
 
 
 class Replay:
@@ -106,7 +88,7 @@ class Replay:
             return
         try:
             event = self.decode(line)  # JSON allows the trailing line ending
-        except InvalidEvent as error:
+        except InvalidEventError as error:
             summary.rejects[error.reason] += 1
             if self.rejects_out is not None:
                 record = reject_record(self.source, summary.lines, error, line.rstrip(b"\r\n"))

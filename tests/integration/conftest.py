@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from streams.broker import BrokerError, broker_log_tail, start_broker, stop_broker
+from streams.dev.local_broker import BrokerError, broker_log_tail, start_broker, stop_broker
 
 if TYPE_CHECKING:
     from tests.integration.stack import Stack

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 from kafka.errors import KafkaError
 
-from streams.consume import group_lag, read_alerts
-from streams.topics import ALERTS
+from streams.kafka.consumer import group_lag, read_alerts
+from streams.kafka.topics import ALERTS
 
 AIDMON = Path(sys.executable).with_name("aidmon")
 SECRET = "integration-test-secret-0123456789"  # noqa: S105 - a test fixture, not a credential

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from streams.webhooks import SIGNATURE_HEADER, verify
+from streams.outputs.webhooks import SIGNATURE_HEADER, verify
 from tests.integration.conftest import running_broker
 from tests.integration.live import (
     AIDMON,

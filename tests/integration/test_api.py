@@ -15,8 +15,8 @@ import httpx
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from streams.state import CHUNK_BYTES
-from streams.topics import ALERT_STATUS, EVENTS, REJECTS, bootstrap_servers
+from streams.kafka.topics import ALERT_STATUS, EVENTS, REJECTS, bootstrap_servers
+from streams.worker.table_store import CHUNK_BYTES
 from tests.integration.live import free_port, replay_pairs, start_worker, stop, wait_ready
 from tests.integration.stack import APP_ID, PUBLISHER_SOURCE, Stack
 from tests.paths import SAMPLE

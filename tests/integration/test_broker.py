@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.broker import (
+from streams.dev.local_broker import (
     PID_FILE,
     BrokerError,
     port_is_free,

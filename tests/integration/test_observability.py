@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.topics import WEBHOOK_DEAD_LETTERS
+from streams.kafka.topics import WEBHOOK_DEAD_LETTERS
 from tests.integration.prometheus import dashboard_expressions, query, start_prometheus, wait_for_scrape
 from tests.integration.stack import Stack, metric_value
 from tests.integration.test_api import dispatch, read_topic

@@ -13,9 +13,9 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from streams import metrics as metrics_module
+from streams.outputs import metrics as metrics_module
+from streams.outputs.webhooks import WebhookSink, make_client, verify
 from streams.settings import WebhookSettings, WebhookSubscription
-from streams.webhooks import WebhookSink, make_client, verify
 
 SEVERITIES = ("low", "medium", "high", "critical")
 

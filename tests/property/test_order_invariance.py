@@ -18,8 +18,8 @@ from agents.monitor import Monitor
 from schemas.alerts import Alert
 from schemas.decode import Decoder
 from schemas.events import Event
-from schemas.exceptions import InvalidEvent
-from streams import synthetic
+from schemas.exceptions import InvalidEventError
+from streams.dev import synthetic
 from streams.sanctions import load_sanctions
 from tests import support as s
 from tests.paths import SAMPLE, require
@@ -56,7 +56,7 @@ def replay(lines: Sequence[bytes], names: Sequence[object]) -> dict[str, str]:
     for line in lines:
         try:
             event = decode(line)
-        except InvalidEvent:
+        except InvalidEventError:
             continue
         latest.update((a.alert_id, a) for a in monitor.process(event))
     latest.update((a.alert_id, a) for a in monitor.flush())
@@ -103,7 +103,7 @@ def test_shared_sample_shuffled_keeps_its_findings() -> None:
     timed = []
     last = 0.0
     for line in lines:
-        with contextlib.suppress(InvalidEvent):  # a malformed line travels with its neighbour
+        with contextlib.suppress(InvalidEventError):  # a malformed line travels with its neighbour
             last = decode(line).at
         timed.append((line, last))
     expected = replay(lines, names)

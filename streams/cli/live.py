@@ -1,0 +1,163 @@
+"""The live path's commands: broker, topics, worker, publish, alerts, lag."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from streams.settings import Settings, load_settings
+
+DEFAULT_BROKER_DIR = Path.home() / ".local" / "share" / "aidmon" / "broker"
+
+
+def add_live_commands(commands: Any) -> None:
+    """Register the live path's subcommands on the `aidmon` parser."""
+    broker = commands.add_parser("broker", help="a local Kafka broker (KRaft) from the broker's own jars")
+    broker_commands = broker.add_subparsers(dest="broker_command", required=True, metavar="ACTION")
+    start = broker_commands.add_parser("start", help="start it in the background; print the bootstrap address")
+    start.add_argument("--port", type=int, default=9092)
+    start.add_argument("--data-dir", type=Path, default=DEFAULT_BROKER_DIR)
+    start.set_defaults(run=run_broker_start)
+    stop = broker_commands.add_parser("stop", help="stop it")
+    stop.add_argument("--data-dir", type=Path, default=DEFAULT_BROKER_DIR)
+    stop.set_defaults(run=run_broker_stop)
+
+    topics = commands.add_parser("topics", help="the topics of the live path")
+    topics_commands = topics.add_subparsers(dest="topics_command", required=True, metavar="ACTION")
+    create = topics_commands.add_parser("create", help="create the missing topics with their partitions and settings")
+    _broker_and_config(create)
+    create.set_defaults(run=run_topics_create)
+
+    worker = commands.add_parser("worker", help="run the detectors on Kafka (a Faust worker)")
+    _broker_and_config(worker)
+    worker.add_argument("--sanctions", type=Path, help="UN consolidated list XML (overrides the config)")
+    worker.add_argument("--web-port", type=int, help="port of the HTTP API and /metrics (default: [api] port, 6066)")
+    worker.add_argument("--data-dir", type=Path, default=Path(".aidmon") / "worker", help="the worker's local files")
+    worker.set_defaults(run=run_worker)
+
+    publish = commands.add_parser("publish", help="validate a JSONL file and send its events to aid.events.v1")
+    publish.add_argument("events", type=Path)
+    publish.add_argument("--rate", type=float, help="events per second (default: as fast as acknowledged)")
+    _broker_and_config(publish)
+    publish.set_defaults(run=run_publish)
+
+    alerts = commands.add_parser("alerts", help="read the alerts topic")
+    alerts_commands = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    export = alerts_commands.add_parser("export", help="write the alerts from the beginning until none comes")
+    export.add_argument("--out", required=True, type=Path)
+    export.add_argument("--idle-seconds", type=float, default=10.0, help="stop after this long without a new alert")
+    export.add_argument("--every-update", action="store_true", help="every version, not the last one per alert id")
+    _broker_and_config(export)
+    export.set_defaults(run=run_alerts_export)
+    tail = alerts_commands.add_parser("tail", help="follow the alerts live, one line each")
+    tail.add_argument("--json", action="store_true", help="print each alert as JSON")
+    _broker_and_config(tail)
+    tail.set_defaults(run=run_alerts_tail)
+
+    lag = commands.add_parser("lag", help="the worker group's total lag; the last line is the number (0: caught up)")
+    _broker_and_config(lag)
+    lag.set_defaults(run=run_lag)
+
+
+def _broker_and_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--broker", help="kafka://HOST:PORT (default: AIDMON_BROKER, then the config, then localhost)")
+    parser.add_argument("--config", type=Path, help="the project's TOML settings file")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config)
+    if args.broker:
+        settings = settings.model_copy(update={"broker": args.broker})
+    return settings
+
+
+def run_broker_start(args: argparse.Namespace) -> int:
+    from streams.dev.local_broker import start_broker
+
+    print(f"starting a Kafka broker in {args.data_dir} (the first start resolves its jars with Maven)", file=sys.stderr)
+    bootstrap = start_broker(args.data_dir, port=args.port)
+    print(f"kafka://{bootstrap}")
+    return 0
+
+
+def run_broker_stop(args: argparse.Namespace) -> int:
+    from streams.dev.local_broker import stop_broker
+
+    stopped = stop_broker(args.data_dir)
+    print("stopped" if stopped else f"no broker was running from {args.data_dir}")
+    return 0
+
+
+def run_topics_create(args: argparse.Namespace) -> int:
+    from streams.kafka.topics import create_topics
+
+    settings = _settings(args)
+    for name, state in create_topics(settings.broker, settings.kafka):
+        print(f"{name}: {state}")
+    return 0
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    import faust
+
+    from streams.bootstrap import make_pseudonymiser, sanctions_names
+    from streams.worker.app import build_app
+
+    settings = _settings(args)
+    names = sanctions_names(settings, args.sanctions)
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    app = build_app(settings, names, make_pseudonymiser(settings), args.data_dir, args.web_port)
+    worker = faust.Worker(app, loglevel=args.log_level.lower())
+    worker.execute_from_commandline()
+    return 0  # pragma: no cover - execute_from_commandline exits
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    from streams.bootstrap import make_pseudonymiser
+    from streams.kafka.producer import publish
+
+    settings = _settings(args)
+    try:
+        source = args.events.open("rb")
+    except OSError as exc:
+        print(f"aidmon: error: cannot read {args.events}: {exc.strerror}", file=sys.stderr)
+        return 2
+    with source:
+        summary = publish(source, settings.broker, make_pseudonymiser(settings), args.rate)
+    print(summary.render())
+    return 0 if summary.failed == 0 and summary.acknowledged == summary.sent else 1
+
+
+def run_alerts_export(args: argparse.Namespace) -> int:
+    from streams.kafka.consumer import export_alerts
+
+    settings = _settings(args)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("w", encoding="utf-8") as out:
+        written = export_alerts(settings.broker, out, args.idle_seconds, args.every_update)
+    print(f"wrote {written} alerts to {args.out}")
+    return 0
+
+
+def run_alerts_tail(args: argparse.Namespace) -> int:
+    import json
+
+    from streams.kafka.consumer import read_alerts, render_alert
+
+    settings = _settings(args)
+    for alert in read_alerts(settings.broker, idle_seconds=None):
+        print(json.dumps(alert, ensure_ascii=False) if args.json else render_alert(alert), flush=True)
+    return 0
+
+
+def run_lag(args: argparse.Namespace) -> int:
+    from streams.kafka.consumer import group_lag
+
+    settings = _settings(args)
+    lag = group_lag(settings.broker, settings.kafka.app_id)
+    for topic, behind in sorted(lag.items()):
+        print(f"{topic}: {behind}")
+    print(sum(lag.values()))
+    return 0

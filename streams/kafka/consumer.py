@@ -1,0 +1,90 @@
+"""Reading the alerts topic (`aidmon alerts export|tail`) and the worker group's lag (`aidmon lag`)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import IO, Any
+
+from streams.kafka.topics import ALERTS, EVENTS, bootstrap_servers
+
+
+def read_alerts(broker: str, idle_seconds: float | None) -> Iterator[dict[str, Any]]:
+    """Alerts from the beginning of the topic; stops after `idle_seconds` without a new one
+    (None: follows it for ever)."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(
+        ALERTS,
+        bootstrap_servers=bootstrap_servers(broker),
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        client_id="aidmon-alerts",
+    )
+    try:
+        last = time.monotonic()
+        while idle_seconds is None or time.monotonic() - last < idle_seconds:
+            batches = consumer.poll(timeout_ms=500)
+            for records in batches.values():
+                for record in records:
+                    last = time.monotonic()
+                    yield json.loads(record.value)
+    finally:
+        consumer.close()
+
+
+def export_alerts(broker: str, out: IO[str], idle_seconds: float, every_update: bool = False) -> int:
+    """Write the last version of each alert (or every version); return how many lines."""
+    latest: dict[str, dict[str, Any]] = {}
+    written = 0
+    for alert in read_alerts(broker, idle_seconds):
+        if every_update:
+            out.write(json.dumps(alert, ensure_ascii=False) + "\n")
+            written += 1
+        else:
+            latest[alert["alert_id"]] = alert
+    for alert in sorted(latest.values(), key=lambda a: (a["raised_at"], a["alert_id"])):
+        out.write(json.dumps(alert, ensure_ascii=False) + "\n")
+        written += 1
+    return written
+
+
+def render_alert(alert: dict[str, Any]) -> str:
+    """One line for a monitor's terminal."""
+    subject = alert.get("subject") or {}
+    return (
+        f"{alert.get('raised_at', '?')}  {alert.get('severity', '?'):8}  {alert.get('typology', '?'):21} "
+        f"{subject.get('kind', '?')} {subject.get('id', '?')}: {alert.get('summary', '')}"
+    )
+
+
+def group_lag(broker: str, group_id: str) -> dict[str, int]:
+    """Messages not yet consumed by the group, per topic it reads (internal ones included)."""
+    from kafka import KafkaAdminClient, KafkaConsumer
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers(broker), client_id="aidmon-lag")
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers(broker), group_id=None, client_id="aidmon-lag")
+    try:
+        committed = admin.list_group_offsets({group_id: None}).get(group_id, {})
+        topics = {tp.topic for tp in committed} or {EVENTS}  # a new group will read every event
+        partitions = [tp for tp in _partitions(consumer, topics)]
+        ends = consumer.end_offsets(partitions) if partitions else {}
+        lag: dict[str, int] = {topic: 0 for topic in topics}
+        for tp, end in ends.items():
+            meta = committed.get(tp)
+            done = meta.offset if meta is not None and meta.offset >= 0 else 0
+            lag[tp.topic] += max(0, end - done)
+        return lag
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def _partitions(consumer: Any, topics: set[str]) -> Iterator[Any]:
+    from kafka import TopicPartition
+
+    for topic in sorted(topics):
+        for partition in sorted(consumer.partitions_for_topic(topic) or ()):
+            yield TopicPartition(topic, partition)

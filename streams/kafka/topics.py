@@ -1,0 +1,71 @@
+"""The topics of the live path, their partitions and settings, and their creation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from streams.settings import KafkaSettings
+
+EVENTS = "aid.events.v1"  # agencies publish here, keyed by `subject`
+REJECTS = "aid.rejects.v1"  # malformed messages, whole, with reason and position (administrators only)
+ALERTS = "diversion.alerts.v1"  # alerts, keyed by alert_id; compacted: the last version of each stays
+ALERT_STATUS = "diversion.alert-status.v1"  # lifecycle audit records, one key each: compacted, never lost
+WEBHOOK_DEAD_LETTERS = "diversion.webhook-dead-letters.v1"  # deliveries that failed their last try
+
+WEEK_MS = 7 * 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str]
+
+
+def lanes_topic(app_id: str) -> str:
+    """Internal: events routed to the partition that keeps each detector's state."""
+    return f"{app_id}-lanes"
+
+
+def state_changelog(app_id: str) -> str:
+    """Internal: the changelog of the detectors' state table (Faust's naming)."""
+    return f"{app_id}-state-changelog"
+
+
+def topic_specs(kafka: KafkaSettings) -> list[TopicSpec]:
+    """Every topic the worker reads or writes, with explicit partitions and settings."""
+    p = kafka.partitions
+    keep = {"retention.ms": "-1"}  # the events are the record of what happened: keep them
+    return [
+        TopicSpec(EVENTS, p, keep),
+        TopicSpec(REJECTS, 1, {"retention.ms": str(4 * WEEK_MS)}),
+        TopicSpec(ALERTS, p, {"cleanup.policy": "compact"}),
+        TopicSpec(ALERT_STATUS, 1, {"cleanup.policy": "compact"}),  # one partition: one order of changes
+        TopicSpec(WEBHOOK_DEAD_LETTERS, 1, {"retention.ms": str(4 * WEEK_MS)}),
+        TopicSpec(lanes_topic(kafka.app_id), p, {"retention.ms": str(WEEK_MS)}),
+        TopicSpec(state_changelog(kafka.app_id), p, {"cleanup.policy": "compact"}),
+    ]
+
+
+def bootstrap_servers(broker: str) -> list[str]:
+    """`kafka://h1:9092,h2:9092` (or without the scheme) -> ["h1:9092", "h2:9092"]."""
+    hosts = broker.removeprefix("kafka://")
+    return [h.strip() for h in hosts.split(",") if h.strip()]
+
+
+def create_topics(broker: str, kafka: KafkaSettings) -> list[tuple[str, str]]:
+    """Create the missing topics; return (name, "created" | "exists") for each."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers(broker), client_id="aidmon-topics")
+    try:
+        existing = set(admin.list_topics())
+        missing = [spec for spec in topic_specs(kafka) if spec.name not in existing]
+        if missing:
+            admin.create_topics(
+                [NewTopic(s.name, s.partitions, 1, topic_configs=s.config) for s in missing], timeout_ms=30_000
+            )
+        created = {s.name for s in missing}
+        return [(s.name, "created" if s.name in created else "exists") for s in topic_specs(kafka)]
+    finally:
+        admin.close()

@@ -1,0 +1,152 @@
+"""Detector state kept in a table, namespaced by partition, written at checkpoints."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+
+import pytest
+
+from agents.monitor import Monitor
+from streams.worker.app import _strip_name
+from streams.worker.lanes import SHIPMENT_LANE, SITE_LANE, partition_of, route
+from streams.worker.table_store import CHUNK_BYTES, PartitionStores, dump_state, load_state
+from tests import support as s
+
+
+def _events() -> list:
+    return [
+        s.dispatch("SHP-1", time=s.at()),
+        s.receipt("SHP-1", items=[("maize", "kg", 500)], time=s.at(hours=3)),
+    ]
+
+
+def test_nothing_reaches_the_table_before_a_checkpoint_and_everything_after() -> None:
+    """Changes stay in memory until checkpoint() writes each changed key once."""
+    table: dict[bytes, bytes] = {}
+    stores = PartitionStores(table, 2)
+    monitor = Monitor(stores=stores)
+    for event in _events():
+        monitor.process(event, source="events-0")
+    assert table == {} and stores.pending > 0
+    written: list[bytes] = []
+
+    def write(key: bytes, data: bytes | None) -> None:
+        written.append(key)
+        assert data is not None
+        table[key] = data
+
+    assert stores.checkpoint(write) == len(set(written)) == len(written)
+    assert all(key.startswith(b"2|") for key in table)
+    assert stores.pending == 0
+
+
+def test_a_new_monitor_on_the_same_table_takes_over_where_the_last_checkpoint_was() -> None:
+    """After a checkpoint, a monitor rebuilt from the table has the alerts and ignores re-sent events."""
+    table: dict[bytes, bytes] = {}
+    stores = PartitionStores(table, 0)
+    first = Monitor(stores=stores)
+    for event in _events():
+        first.process(event, source="events-0")
+    stores.checkpoint(lambda key, data: table.__setitem__(key, data) if data else table.pop(key, None))
+    again = Monitor(stores=PartitionStores(table, 0))
+    assert [a.alert_id for a in again.alerts()] == [a.alert_id for a in first.alerts()]
+    assert again.process(_events()[1], source="events-0") == []  # seen already
+    assert again.clock == first.clock
+
+
+def test_state_refuses_to_unpickle_anything_but_state_types() -> None:
+    """The changelog is not trusted to run code: only the project's records load."""
+
+    class Evil:
+        def __reduce__(self) -> tuple:
+            return (print, ("owned",))
+
+    with pytest.raises(pickle.UnpicklingError, match="not a state type"):
+        load_state(pickle.dumps(Evil()))
+
+
+def test_lanes_send_each_event_where_its_state_lives() -> None:
+    """A receipt feeds its shipment's partition and its site's; reference data goes everywhere."""
+    receipt = s.receipt("SHP-9", time=s.at(), site_id="DP-9")
+    targets = {p: only for p, only, _ in route(receipt, 8, _strip_name)}
+    assert targets[partition_of("SHP-9", 8)] >= SHIPMENT_LANE
+    assert "over_distribution" in targets[partition_of("DP-9", 8)]
+    assert [p for p, _, _ in route(s.site("DP-9"), 8, _strip_name)] == list(range(8))
+    assert all(only <= SHIPMENT_LANE | SITE_LANE for only in targets.values())
+
+
+def test_only_the_named_shipments_partition_learns_the_name() -> None:
+    """An incident reaches every partition, but names its shipment in one only."""
+    incident = s.incident("INC-1", (0.0, 1.0), time=s.at(), shipment_id="SHP-7")
+    copies = route(incident, 5, _strip_name)
+    named = [p for p, _, event in copies if event.data.shipment_id == "SHP-7"]
+    assert named == [partition_of("SHP-7", 5)] and len(copies) == 5
+
+
+def _writer(table: dict[bytes, bytes], sizes: list[int]) -> Callable[[bytes, bytes | None], None]:
+    def write(key: bytes, data: bytes | None) -> None:
+        if data is None:
+            table.pop(key, None)
+        else:
+            sizes.append(len(key) + len(data))
+            table[key] = data
+
+    return write
+
+
+def test_a_large_record_is_written_in_chunks_and_read_back_whole() -> None:
+    """A value over CHUNK_BYTES goes out as chunks no message of which exceeds the chunk size;
+    a fresh store reads it back equal, and iterating the store shows only the real key."""
+    table: dict[bytes, bytes] = {}
+    sizes: list[int] = []
+    big = {"ledger": [(float(i), 1, f"event-{i:08d}", 50.0, 0.0, 50.0 * i) for i in range(40_000)]}
+    stores = PartitionStores(table, 3)
+    stores("over_distribution")["DP-MBERA"] = big
+    stores.checkpoint(_writer(table, sizes))
+    assert len(table) > 3 and max(sizes) <= CHUNK_BYTES + 200
+    fresh = PartitionStores(table, 3)("over_distribution")
+    assert fresh["DP-MBERA"] == big
+    assert list(fresh) == ["DP-MBERA"]
+
+
+def test_rewriting_or_deleting_a_chunked_record_leaves_no_stale_chunk() -> None:
+    """A new version replaces the old chunks; a small one or a deletion removes them all."""
+    table: dict[bytes, bytes] = {}
+    stores = PartitionStores(table, 0)
+    store = stores("rounds")
+    write = _writer(table, [])
+    for n in (30_000, 50_000):
+        store["R1"] = [f"tok_{i:020d}" for i in range(n)]
+        stores.checkpoint(write)
+        assert PartitionStores(table, 0)("rounds")["R1"] == store["R1"]
+        assert len(table) == 1 + -(-len(dump_state(store["R1"])) // CHUNK_BYTES)
+    store["R1"] = ["small"]
+    stores.checkpoint(write)
+    assert list(table) == [b"0|rounds|R1"]
+    store["R2"] = [f"tok_{i:020d}" for i in range(30_000)]
+    stores.checkpoint(write)
+    del store["R2"]
+    stores.checkpoint(write)
+    assert list(table) == [b"0|rounds|R1"]
+
+
+def test_a_checkpoint_cut_short_leaves_the_previous_version_readable() -> None:
+    """Chunks go first and the header last, named by digest: a worker dying between them
+    leaves the old header pointing at the old, intact chunks."""
+    table: dict[bytes, bytes] = {}
+    stores = PartitionStores(table, 1)
+    old = [f"a{i:010d}" for i in range(60_000)]
+    stores("s")["k"] = old
+    stores.checkpoint(_writer(table, []))
+    stores("s")["k"] = [f"b{i:010d}" for i in range(60_000)]
+    full = _writer(table, [])
+
+    def dies_before_the_header(key: bytes, data: bytes | None) -> None:
+        if key == b"1|s|k":
+            raise RuntimeError("killed")
+        full(key, data)
+
+    with pytest.raises(RuntimeError):
+        stores.checkpoint(dies_before_the_header)
+    assert PartitionStores(table, 1)("s")["k"] == old
