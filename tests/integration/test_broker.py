@@ -1,4 +1,4 @@
-"""The local Kafka broker (streams/broker.py): a real KRaft broker that kafka-python talks to.
+"""The local Kafka broker (streams/dev/local_broker.py): a real KRaft broker that kafka-python talks to.
 
 The session broker (`kafka_bootstrap`) serves the client tests; the lifecycle tests start
 a second broker on other ports in their own directory, so the session one is never
