@@ -1,6 +1,6 @@
 """The integration tests' Kafka: one real broker (KRaft) for the whole session.
 
-`kafka_bootstrap` starts it from the broker's own jars (streams/dev/local_broker.py: resolved by
+`kafka_bootstrap` starts it from the broker's own jars (streams/dev/local_broker/: resolved by
 Maven once, cached in ~/.cache/aidmon/kafka-3.9.1/) on free loopback ports in a
 temporary data directory, and stops it at the end. It never skips: a broker that cannot
 start fails every test that needs it, with the reason.
@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from streams.dev.local_broker import BrokerError, broker_log_tail, start_broker, stop_broker
+from schemas.exceptions import BrokerError
+from streams.dev.local_broker import broker_log_tail, start_broker, stop_broker
 
 if TYPE_CHECKING:
     from tests.integration.stack import Stack

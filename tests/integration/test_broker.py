@@ -1,4 +1,4 @@
-"""The local Kafka broker (streams/dev/local_broker.py): a real KRaft broker that kafka-python talks to.
+"""The local Kafka broker (streams/dev/local_broker/): a real KRaft broker that kafka-python talks to.
 
 The session broker (`kafka_bootstrap`) serves the client tests; the lifecycle tests start
 a second broker on other ports in their own directory, so the session one is never
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from schemas.exceptions import BrokerError
 from streams.dev.local_broker import (
     PID_FILE,
-    BrokerError,
     port_is_free,
     running_broker,
     start_broker,
