@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     }
 
 
-def test_every_finding_and_nothing_else(replayed: dict) -> None:
+def test_every_finding_and_nothing_else(replayed: dict[str, Any]) -> None:
     """Precision and recall are 1.0 for each of the nine typologies, one alert id per finding."""
     score = replayed["score"]
     for typology, row in score["typologies"].items():
@@ -49,7 +50,7 @@ def test_every_finding_and_nothing_else(replayed: dict) -> None:
     assert summary["unknown_typologies"] == [] and summary["unparseable_alert_lines"] == 0
 
 
-def test_raw_identifier_never_leaks_and_its_double_collection_is_caught(replayed: dict) -> None:
+def test_raw_identifier_never_leaks_and_its_double_collection_is_caught(replayed: dict[str, Any]) -> None:
     """The raw beneficiary id is tokenised at ingest, so alerts never carry it, yet its duplicate is found."""
     truth = json.loads((SAMPLE / "truth.json").read_text(encoding="utf-8"))
     assert replayed["score"]["summary"]["raw_id_leaked"] is False
@@ -58,7 +59,7 @@ def test_raw_identifier_never_leaks_and_its_double_collection_is_caught(replayed
     assert truth["raw_duplicate"]["raw_id"] not in output
 
 
-def test_rejects_exactly_the_malformed_lines_kept_whole(replayed: dict) -> None:
+def test_rejects_exactly_the_malformed_lines_kept_whole(replayed: dict[str, Any]) -> None:
     """Each malformed line is rejected once, with a reason, and its raw text is kept as it was."""
     truth = json.loads((SAMPLE / "truth.json").read_text(encoding="utf-8"))
     rejects = [json.loads(line) for line in Path(replayed["rejects"]).read_text(encoding="utf-8").splitlines()]
@@ -69,12 +70,16 @@ def test_rejects_exactly_the_malformed_lines_kept_whole(replayed: dict) -> None:
         assert reject["raw"].encode("utf-8") == lines[reject["line"] - 1]
 
 
-def test_summary_counts_the_noise(replayed: dict) -> None:
-    """The summary reports lines read, duplicates and rejects by reason as the sample's truth has them."""
-    truth = json.loads((SAMPLE / "truth.json").read_text(encoding="utf-8"))
+def test_summary_counts_the_noise(replayed: dict[str, Any]) -> None:
+    """The summary reports lines read, duplicates and rejects by reason as the sample's truth has them,
+    in the JSON summary and on the console alike."""
+    noise = json.loads((SAMPLE / "truth.json").read_text(encoding="utf-8"))["noise"]
     summary = replayed["summary"]
-    assert summary["lines"] == truth["noise"]["lines"]
-    assert summary["duplicates"] == truth["noise"]["duplicates"]
-    assert summary["accepted"] == truth["noise"]["events"]
-    assert sum(summary["rejects"].values()) == truth["noise"]["malformed"]
-    assert "rejects: 36" in replayed["run"].stdout
+    assert summary["lines"] == noise["lines"] == len((SAMPLE / "events.jsonl").read_bytes().splitlines())
+    assert summary["duplicates"] == noise["duplicates"]
+    assert summary["accepted"] == noise["events"]
+    assert sum(summary["rejects"].values()) == noise["malformed"]
+    assert summary["lines"] == summary["blank"] + summary["accepted"] + summary["duplicates"] + noise["malformed"]
+    console = replayed["run"].stdout
+    assert f"events read: {noise['lines']} lines ({summary['blank']} blank), {noise['events']} accepted, " in console
+    assert f"{noise['duplicates']} duplicates\nrejects: {noise['malformed']} (" in console

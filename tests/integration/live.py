@@ -123,10 +123,47 @@ def ids_per_pair(alerts: list[dict[str, Any]]) -> dict[tuple[str, str], set[str]
     return found
 
 
-def replay_pairs(events: Path, sanctions: Path, config: Path, out: Path) -> set[tuple[str, str]]:
+def replay_alerts(events: Path, sanctions: Path, config: Path, out: Path) -> list[dict[str, Any]]:
+    """The last version of each alert as `aidmon replay` writes it for the same input and settings."""
     subprocess.run(
         [str(AIDMON), "replay", str(events), "--sanctions", str(sanctions), "--config", str(config),
          "--alerts", str(out)],
         capture_output=True, check=True, timeout=300,
     )
-    return {(a["typology"], a["subject"]["id"]) for a in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+
+
+def replay_pairs(events: Path, sanctions: Path, config: Path, out: Path) -> set[tuple[str, str]]:
+    return pairs(replay_alerts(events, sanctions, config, out))
+
+
+def latest(alerts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The last version of each alert id on the topic, as a consumer (or `aidmon alerts export`)
+    keeps it: the versions of one alert share its key, so its partition holds them in order."""
+    return {alert["alert_id"]: alert for alert in alerts}
+
+
+def alert_differences(live: list[dict[str, Any]], replayed: list[dict[str, Any]]) -> list[str]:
+    """What tells the worker's alerts (their last versions) from replay's, one line per
+    difference: an alert id on one side only, or a field of one alert that differs.
+
+    Every field is compared (id, typology, subject, severity, score, summary, the evidence
+    with its event ids, times and details, raised_at, updated_at, reference): the worker and
+    replay run the same detectors on the same events, and their clocks agree once every
+    source is idle (replay's end of input), so nothing may differ."""
+    mine, theirs = latest(live), latest(replayed)
+    found = [f"{alert_id}: {theirs[alert_id]['typology']} {theirs[alert_id]['subject']['id']} only in replay"
+             for alert_id in sorted(theirs.keys() - mine.keys())]
+    found += [f"{alert_id}: {mine[alert_id]['typology']} {mine[alert_id]['subject']['id']} only live"
+              for alert_id in sorted(mine.keys() - theirs.keys())]
+    for alert_id in sorted(mine.keys() & theirs.keys()):
+        a, b = mine[alert_id], theirs[alert_id]
+        found += [f"{alert_id} ({a['typology']} {a['subject']['id']}) {key}: "
+                  f"live {_short(a.get(key))}, replay {_short(b.get(key))}"
+                  for key in sorted(a.keys() | b.keys()) if a.get(key) != b.get(key)]
+    return found
+
+
+def _short(value: object, limit: int = 300) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agents.config import DetectorConfig
 from agents.findings import alert_id
 from agents.monitor import build_detectors
@@ -20,11 +22,33 @@ def test_every_operational_event_type_reaches_a_detector() -> None:
     assert consumed == set(EVENT_TYPES) - REFERENCE_TYPES
 
 
-def test_alert_ids_are_fixed_forever() -> None:
-    """Consumers de-duplicate on alert ids, so their derivation must never change."""
-    assert alert_id("transit_loss", "shipment", "SHP-000001") == alert_id("transit_loss", "shipment", "SHP-000001")
-    assert alert_id("transit_loss", "shipment", "SHP-000001") != alert_id("route_deviation", "shipment", "SHP-000001")
-    assert alert_id("transit_loss", "shipment", "SHP-000001") == "249b86bf-67de-5468-a028-cdda11b89c34"
+PINNED_IDS = [
+    (("transit_loss", "shipment", "SHP-000001", ""), "249b86bf-67de-5468-a028-cdda11b89c34"),
+    (("overdue_shipment", "shipment", "SHP-000001", "2012-07-03"), "da66130c-fca5-578f-acc1-e3a11327e9bf"),
+    (("duplicate_collection", "beneficiary", "tok_x", "R1"), "f6e8a236-bdf4-5dbb-8fe2-29de12afbc4b"),
+]
+
+
+@pytest.mark.parametrize(("finding", "expected"), PINNED_IDS)
+def test_alert_ids_are_fixed_forever(finding: tuple[str, str, str, str], expected: str) -> None:
+    """Consumers de-duplicate on alert ids: an id once published is derived again, the same, forever."""
+    assert alert_id(*finding) == expected
+
+
+def test_each_part_of_a_finding_gives_another_alert_id() -> None:
+    """Typology, subject kind, subject id and window each take part: change one, get another id."""
+    base = ("transit_loss", "shipment", "SHP-000001", "")
+    variants = [base, ("route_deviation", *base[1:]), (base[0], "site", *base[2:]), (*base[:2], "SHP-000002", ""),
+                (*base[:3], "2012-07-03")]
+    assert len({alert_id(*variant) for variant in variants}) == len(variants)
+
+
+def test_the_monitor_names_its_alerts_by_the_fixed_derivation() -> None:
+    """An alert the monitor raises carries the id derived from its typology and subject."""
+    from tests import support as s
+
+    loss = s.run([s.dispatch("SHP-000001"), s.receipt("SHP-000001", items=[("maize", "kg", 900)], time=s.at(hours=20))])
+    assert list(loss) == [PINNED_IDS[0][1]]
 
 
 def test_the_earliest_dispatch_stands_whatever_the_arrival_order() -> None:

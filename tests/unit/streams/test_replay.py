@@ -6,7 +6,9 @@ import base64
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from streams.cli.main import main
 
@@ -18,14 +20,14 @@ SITE = {"specversion": "1.0", "id": "s1", "source": "/agencies/wfp/mli", "type":
                  "caseload_households": 1}}
 
 
-def _distribution(event_id: str, beneficiary: str, minute: int) -> dict:
+def _distribution(event_id: str, beneficiary: str, minute: int) -> dict[str, Any]:
     return {"specversion": "1.0", "id": event_id, "source": "/agencies/wfp/mli", "type": "distribution.recorded",
             "time": f"2012-07-02T08:{minute:02d}:00Z", "subject": "DP-A",
             "data": {"site_id": "DP-A", "round_id": "R1", "beneficiary": beneficiary, "household_size": 4,
                      "items": [{"commodity": "sorghum", "unit": "kg", "quantity": 50}]}}
 
 
-def _lines(*events: dict) -> bytes:
+def _lines(*events: dict[str, Any]) -> bytes:
     return b"".join(json.dumps(e).encode() + b"\n" for e in events)
 
 
@@ -42,7 +44,9 @@ def test_stdin_and_rejects_kept_whole(tmp_path: Path) -> None:
     assert [r["line"] for r in rejects] == [2, 3]
     assert rejects[0]["raw"] == "not json" and rejects[0]["reason"] == "not_json"
     assert base64.b64decode(rejects[1]["raw_base64"]) == bad_utf8
-    assert b"rejects: 2" in run.stdout
+    reasons = Counter(r["reason"] for r in rejects)
+    by_reason = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items()))
+    assert f"rejects: {len(rejects)} ({by_reason})".encode() in run.stdout
 
 
 def test_last_version_or_every_update(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,15 @@ from agents.config import DetectorConfig
 from schemas.exceptions import ConfigurationError
 from streams.settings import load_settings
 from tests.paths import ROOT
+
+
+@pytest.fixture(autouse=True)
+def no_aidmon_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts from an environment without AIDMON_ variables (a developer's exported
+    secret or broker would otherwise override the files and defaults under test)."""
+    for name in os.environ:
+        if name.upper().startswith("AIDMON_"):
+            monkeypatch.delenv(name)
 
 
 def test_defaults_are_the_contracts() -> None:
