@@ -1,4 +1,9 @@
-"""The OpenAPI 3.1 document of the worker's HTTP API, served at /openapi.json."""
+"""The OpenAPI 3.1 document of the worker's HTTP API, served at /openapi.json.
+
+Its limits come from where they are enforced: the worker's `ApiSettings` (page size, body
+size), streams.api.ingest (events a body, bytes an event), streams.api.base (the default
+page size) and streams.api.follow (the keep-alive period).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,16 @@ from typing import Any
 
 from schemas.alerts import SEVERITIES, TYPOLOGIES, Alert
 from schemas.lifecycle import STATUSES, StatusChange, StatusRequest
+from streams.api.base import DEFAULT_LIMIT
+from streams.api.follow import KEEPALIVE_SECONDS
+from streams.api.ingest import MAX_EVENT_BYTES, MAX_EVENTS
+from streams.settings import ApiSettings
 
 REF = "#/components/schemas/{model}"
 
 
 def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": REF.format(model=name)}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -50,8 +59,8 @@ def _components() -> dict[str, Any]:
                        "next": {"type": ["string", "null"], "description": "cursor of the next page; null: the last"}},
     }
     schemas["CloudEvent"] = {
-        "type": "object", "description": "One event of the contract (CloudEvents 1.0, structured JSON); "
-        "the JSON Schema of each type is in schemas/json/",
+        "type": "object", "description": f"One event of the contract (CloudEvents 1.0, structured JSON, "
+        f"at most {MAX_EVENT_BYTES} bytes); the JSON Schema of each type is in schemas/json/",
         "required": ["specversion", "id", "source", "type", "time", "subject", "data"],
         "properties": {"specversion": {"const": "1.0"}, "id": {"type": "string"}, "source": {"type": "string"},
                        "type": {"type": "string"}, "time": {"type": "string"}, "subject": {"type": "string"},
@@ -93,8 +102,10 @@ FILTERS = [
 ]
 
 
-def _paths() -> dict[str, Any]:
-    monitor: list[dict[str, list[str]]] = [{"bearer": []}]
+MONITOR: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+def _open_paths() -> dict[str, Any]:
     return {
         "/healthz": {"get": {"summary": "the worker process answers", "security": [],
                              "responses": {"200": _json(_ref("Health"), "alive")}}},
@@ -105,13 +116,19 @@ def _paths() -> dict[str, Any]:
             "description": "the text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
         "/openapi.json": {"get": {"summary": "this document", "security": [],
                                   "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
+    }
+
+
+def _alert_paths(page_limit: int) -> dict[str, Any]:
+    return {
         "/alerts": {"get": {
-            "summary": "alerts, newest first (raised_at, then alert_id)", "security": monitor,
+            "summary": "alerts, newest first (raised_at, then alert_id)", "security": MONITOR,
             "parameters": [
                 *FILTERS,
                 _query("since", {"type": "string", "format": "date-time"},
                        "only alerts raised or updated (event time) at or after this RFC 3339 time"),
-                _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "page size (default 100)"),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": page_limit},
+                       f"page size (default {min(DEFAULT_LIMIT, page_limit)})"),
                 _query("cursor", {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}, "the `next` of the previous page"),
             ],
             "responses": {"200": _json(_ref("AlertPage"), "a page of alerts"),
@@ -119,18 +136,18 @@ def _paths() -> dict[str, Any]:
         }},
         "/alerts/stream": {"get": {
             "summary": "Server-Sent Events: each new or changed alert (event `alert`, id = alert_id), "
-                       "a comment every 15 s", "security": monitor, "parameters": FILTERS,
+                       f"a comment every {KEEPALIVE_SECONDS:g} s", "security": MONITOR, "parameters": FILTERS,
             "responses": {"200": {"description": "an endless event stream",
                                   "content": {"text/event-stream": {"schema": {"type": "string"}}}},
                           "400": _error("a filter is not valid"), **SECURED},
         }},
         "/alerts/{alert_id}": {"get": {
-            "summary": "one alert with its lifecycle history", "security": monitor, "parameters": [ALERT_ID],
+            "summary": "one alert with its lifecycle history", "security": MONITOR, "parameters": [ALERT_ID],
             "responses": {"200": _json(_ref("AlertView"), "the alert"), "404": _error("no such alert"), **SECURED},
         }},
         "/alerts/{alert_id}/status": {"post": {
             "summary": "change an alert's lifecycle status; the change is kept as an audit record",
-            "security": monitor, "parameters": [ALERT_ID],
+            "security": MONITOR, "parameters": [ALERT_ID],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("StatusRequest")}}},
             "responses": {"200": _json(_ref("AlertView"), "the alert, changed, with its history"),
                           "400": _error("the body is not JSON"), "404": _error("no such alert"),
@@ -138,13 +155,18 @@ def _paths() -> dict[str, Any]:
                           "422": _error("the body is not a status request"),
                           "503": _error("the change could not be recorded; try again"), **SECURED},
         }},
+    }
+
+
+def _event_paths(max_body_bytes: int) -> dict[str, Any]:
+    return {
         "/events": {"post": {
             "summary": "publish events: one JSON object, a JSON array, or NDJSON (application/x-ndjson); "
                        "all or nothing", "security": [{"bearer": []}],
             "requestBody": {"required": True, "content": {
                 "application/json": {"schema": {"oneOf": [_ref("CloudEvent"),
                                                           {"type": "array", "items": _ref("CloudEvent"),
-                                                           "minItems": 1, "maxItems": 10_000}]}},
+                                                           "minItems": 1, "maxItems": MAX_EVENTS}]}},
                 "application/x-ndjson": {"schema": {"type": "string"}},
             }},
             "responses": {"202": _json(_ref("Accepted"), "every event is valid and published"),
@@ -152,20 +174,21 @@ def _paths() -> dict[str, Any]:
                           "401": _error("no valid bearer token"),
                           "403": _error("the token may not publish, or not under that source (then `rejected` "
                                         "names the events)"),
-                          "413": _error("the body is too large"),
+                          "413": _error(f"the body is larger than {max_body_bytes} bytes"),
                           "422": _json(_ref("Rejected"), "events break the contract; nothing was published"),
                           "503": _error("Kafka did not take the events; try again")},
         }},
     }
 
 
-def openapi_document() -> dict[str, Any]:
+def openapi_document(settings: ApiSettings) -> dict[str, Any]:
+    """The document for a worker with these API settings (its page and body limits)."""
     return {
         "openapi": "3.1.0",
         "info": {"title": "aidmon worker API", "version": "1",
                  "description": "Alerts of possible aid diversion to monitors, events from agencies. "
                                 "Bearer tokens (`aidmon token create`): publisher, monitor, admin."},
-        "paths": _paths(),
+        "paths": {**_open_paths(), **_alert_paths(settings.page_limit), **_event_paths(settings.max_body_bytes)},
         "components": {"schemas": _components(),
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }
