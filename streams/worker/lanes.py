@@ -4,14 +4,14 @@ Detectors keep state keyed by their subject: a shipment, a site, a beneficiary t
 event goes to the partition of each key it feeds, as one message naming the typologies
 that apply there. Reference data goes to every partition. An incident goes to every
 partition too (any partition may hold a convoy near it), but only the partition of the
-shipment it names is told the name, so that the naming rule fires exactly once.
+shipment it names is told the name (the others get a copy without it), so that the naming
+rule fires exactly once.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections import defaultdict
-from collections.abc import Callable
 
 from schemas.events import (
     REFERENCE_TYPES,
@@ -36,14 +36,14 @@ def partition_of(key: str, partitions: int) -> int:
     return zlib.crc32(key.encode("utf-8")) % partitions
 
 
-def route(event: Event, partitions: int, strip_name: Callable[[IncidentReported], Event]) -> list[Target]:
+def route(event: Event, partitions: int) -> list[Target]:
     """The messages one event becomes: (partition, typologies, event), at most one per partition."""
     if event.type in REFERENCE_TYPES:
         return [(p, frozenset(), event) for p in range(partitions)]
     if isinstance(event, IncidentReported):
         named = event.data.shipment_id
         home = partition_of(named, partitions) if named else -1
-        anonymous = strip_name(event) if named else event
+        anonymous = _without_name(event) if named else event
         return [(p, frozenset({"incident_nearby"}), event if p == home else anonymous) for p in range(partitions)]
     lanes: dict[int, set[str]] = defaultdict(set)
     if event.type in ("feedback.received", "distribution.recorded"):
@@ -55,3 +55,8 @@ def route(event: Event, partitions: int, strip_name: Callable[[IncidentReported]
         if isinstance(event, ShipmentReceived):
             lanes[partition_of(event.data.site_id, partitions)] |= SITE_LANE
     return [(p, frozenset(only), event) for p, only in sorted(lanes.items())]
+
+
+def _without_name(incident: IncidentReported) -> IncidentReported:
+    """The incident as the partitions of other shipments see it: no shipment named."""
+    return incident.model_copy(update={"data": incident.data.model_copy(update={"shipment_id": None})})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, generate_latest
 
+from schemas.alerts import SEVERITIES, TYPOLOGIES
 from streams.outputs.metrics import MAX_SOURCES, OTHER, Bounded, create
 
 
@@ -31,7 +32,7 @@ def test_counters_start_at_zero_for_every_known_label() -> None:
     assert 'aidmon_alerts_total{severity="critical",typology="sanctioned_party"} 0.0' in text
     assert 'aidmon_rejects_total{reason="not_json"} 0.0' in text
     assert 'aidmon_webhook_deliveries_total{outcome="dead_lettered",subscription="monitors"} 0.0' in text
-    assert text.count("aidmon_alerts_total{") == 9 * 4
+    assert text.count("aidmon_alerts_total{") == len(TYPOLOGIES) * len(SEVERITIES)
 
 
 def test_two_bundles_do_not_collide() -> None:

@@ -8,8 +8,6 @@ from collections.abc import Callable
 import pytest
 
 from agents.monitor import Monitor
-from streams.worker.app import _strip_name
-from streams.worker.lanes import SHIPMENT_LANE, SITE_LANE, partition_of, route
 from streams.worker.table_store import CHUNK_BYTES, PartitionStores, dump_state, load_state
 from tests import support as s
 
@@ -64,24 +62,6 @@ def test_state_refuses_to_unpickle_anything_but_state_types() -> None:
 
     with pytest.raises(pickle.UnpicklingError, match="not a state type"):
         load_state(pickle.dumps(Evil()))
-
-
-def test_lanes_send_each_event_where_its_state_lives() -> None:
-    """A receipt feeds its shipment's partition and its site's; reference data goes everywhere."""
-    receipt = s.receipt("SHP-9", time=s.at(), site_id="DP-9")
-    targets = {p: only for p, only, _ in route(receipt, 8, _strip_name)}
-    assert targets[partition_of("SHP-9", 8)] >= SHIPMENT_LANE
-    assert "over_distribution" in targets[partition_of("DP-9", 8)]
-    assert [p for p, _, _ in route(s.site("DP-9"), 8, _strip_name)] == list(range(8))
-    assert all(only <= SHIPMENT_LANE | SITE_LANE for only in targets.values())
-
-
-def test_only_the_named_shipments_partition_learns_the_name() -> None:
-    """An incident reaches every partition, but names its shipment in one only."""
-    incident = s.incident("INC-1", (0.0, 1.0), time=s.at(), shipment_id="SHP-7")
-    copies = route(incident, 5, _strip_name)
-    named = [p for p, _, event in copies if event.data.shipment_id == "SHP-7"]
-    assert named == [partition_of("SHP-7", 5)] and len(copies) == 5
 
 
 def _writer(table: dict[bytes, bytes], sizes: list[int]) -> Callable[[bytes, bytes | None], None]:

@@ -1,0 +1,86 @@
+"""What the worker's agents, timers and outputs share: `Topics`, the Faust topics of the
+live path, and `WorkerContext`, the one object they are all given (settings, app, topics,
+table, monitors, progress, offsets, metrics, decoder). Each object in it changes its own
+state; the agents are functions over it (`streams.worker.route`, `streams.worker.detect`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import faust
+from faust.types import TopicT
+from prometheus_client import CollectorRegistry
+
+from agents.names import ListedName
+from schemas.decode import Decoder
+from schemas.privacy import Pseudonymiser
+from streams.kafka.topics import ALERT_STATUS, ALERTS, EVENTS, REJECTS, WEBHOOK_DEAD_LETTERS, lanes_topic
+from streams.outputs.metrics import Metrics, create
+from streams.settings import KafkaSettings, Settings
+from streams.worker.monitors import Monitors
+from streams.worker.progress import HandledOffsets, Progress
+
+# Every topic of the worker carries bytes as they are: the agents decode and encode themselves.
+RAW_BYTES: Final[dict[str, Any]] = {
+    "key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw",
+}
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The worker's topics, as Faust objects."""
+
+    events: TopicT  # aid.events.v1, as `route` reads it (all its partitions)
+    lanes: TopicT  # <app>-lanes: `route` writes, `detect` reads
+    rejects: TopicT  # aid.rejects.v1
+    alerts: TopicT  # diversion.alerts.v1: `detect` writes, `deliver` reads
+    status: TopicT  # diversion.alert-status.v1: the API's audit records, one partition
+    events_out: TopicT  # aid.events.v1, as the API publishes to it
+    dead_letters: TopicT  # diversion.webhook-dead-letters.v1
+
+    @classmethod
+    def make(cls, app: faust.App, kafka: KafkaSettings) -> Topics:
+        partitions = kafka.partitions
+        return cls(
+            events=app.topic(EVENTS, partitions=partitions, **RAW_BYTES),
+            lanes=app.topic(lanes_topic(kafka.app_id), partitions=partitions, internal=True, **RAW_BYTES),
+            rejects=app.topic(REJECTS, **RAW_BYTES),
+            alerts=app.topic(ALERTS, **RAW_BYTES),
+            status=app.topic(ALERT_STATUS, partitions=1, **RAW_BYTES),
+            events_out=app.topic(EVENTS, **RAW_BYTES),
+            dead_letters=app.topic(WEBHOOK_DEAD_LETTERS, **RAW_BYTES),
+        )
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    """One worker's app and the objects its agents, timers and outputs work with."""
+
+    settings: Settings
+    app: faust.App
+    topics: Topics
+    table: Any  # the detectors' state: a Faust table of raw bytes, written at checkpoints
+    monitors: Monitors
+    progress: Progress
+    offsets: HandledOffsets
+    registry: CollectorRegistry
+    metrics: Metrics
+    pseudonymiser: Pseudonymiser
+    decode: Decoder  # publishers' events, raw beneficiary ids pseudonymised
+
+    @classmethod
+    def build(
+        cls, app: faust.App, settings: Settings, sanctions: list[ListedName] | None, pseudonymiser: Pseudonymiser
+    ) -> WorkerContext:
+        """The context of `app`: its topics, the `state` table, fresh progress and metrics."""
+        table = app.Table("state", partitions=settings.kafka.partitions, key_type=bytes, value_type=bytes)  # raw
+        registry = CollectorRegistry()
+        metrics = create(registry)
+        metrics.start_at_zero(tuple(s.name for s in settings.webhooks.subscriptions))
+        return cls(
+            settings=settings, app=app, topics=Topics.make(app, settings.kafka), table=table,
+            monitors=Monitors(settings, sanctions, table), progress=Progress(), offsets=HandledOffsets(),
+            registry=registry, metrics=metrics, pseudonymiser=pseudonymiser, decode=Decoder(pseudonymiser),
+        )
