@@ -8,9 +8,11 @@ unknown keys so that a misspelt threshold is an error, not a silent default).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, get_args
 
-Severity = Literal["low", "medium", "high", "critical"]
+from schemas.alerts import Severity
+from schemas.events import IncidentKind, ZoneStatus
+
 _STRICT: Any = {"extra": "forbid"}
 
 
@@ -56,7 +58,7 @@ class UnscheduledStopConfig:
     def __post_init__(self) -> None:
         _require(self.min_stop_minutes >= 0, "min_stop_minutes must be >= 0")
         _require(self.endpoint_radius_km >= 0, "endpoint_radius_km must be >= 0")
-        unknown = set(self.zone_statuses) - {"armed_group", "contested", "government"}
+        unknown = set(self.zone_statuses) - set(get_args(ZoneStatus))
         _require(not unknown, f"unknown zone status {sorted(unknown)}")
 
 
@@ -80,7 +82,7 @@ class IncidentNearbyConfig:
 
     def __post_init__(self) -> None:
         _require(self.radius_km >= 0 and self.window_hours >= 0, "radius_km and window_hours must be >= 0")
-        unknown = set(self.kinds) - {"looting", "attack", "checkpoint_extortion", "abduction", "other"}
+        unknown = set(self.kinds) - set(get_args(IncidentKind))
         _require(not unknown, f"unknown incident kind {sorted(unknown)}")
 
 

@@ -67,11 +67,13 @@ class Detector:
 
 
 def insort_once(items: list[Any], item: tuple[Any, ...]) -> bool:
-    """Insert `item` (sorted by its first two fields: time, event id) unless an item with
-    the same time and event id is there; whether it was inserted. Detectors apply an
-    event at most once even when it comes again (a worker re-processing after a crash)."""
-    index = bisect.bisect_left(items, item[:2])
-    if index < len(items) and items[index][:2] == item[:2]:
+    """Insert `item` into `items`, sorted, unless an item with the same time and event id is
+    there; whether it was inserted. Records kept in time order start with those two fields,
+    so `item[:2]` is their sort key. Detectors apply an event at most once even when it
+    comes again (a worker re-processing after a crash)."""
+    stamp = item[:2]
+    index = bisect.bisect_left(items, stamp)
+    if index < len(items) and items[index][:2] == stamp:
         return False
     items.insert(index, item)
     return True

@@ -6,7 +6,7 @@ import bisect
 import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from agents.config import DuplicateCollectionConfig, OverDistributionConfig
 from agents.detector import Context, Detector, Site
@@ -14,27 +14,50 @@ from agents.findings import Finding, Proof
 from agents.state import Store
 from agents.text import kg, moment
 from schemas.alerts import Typology
-from schemas.events import DistributionRecorded, Event, ReceivedItem, ShipmentReceived
-from schemas.types import KG_PER_UNIT, Item
+from schemas.events import DistributionRecorded, Event, ShipmentReceived
+from schemas.types import Item
 
 RECEIPT, DISTRIBUTION = 0, 1
-# a line of a commodity's stock ledger at a site: (time, RECEIPT | DISTRIBUTION, event id,
-# kg, received kg so far, distributed kg so far); sorted, so receipts come first at equal times
+
 Entry = tuple[float, int, str, float, float, float]
-# the first moment a commodity's distributions passed its receipts:
-# (time, event id, distributed so far, received so far, index of the movement)
-Excess = tuple[float, str, float, float, int]
+"""A line of a commodity's stock ledger at a site, with the running totals after it:
+`time, kind (RECEIPT | DISTRIBUTION), event_id, kilograms, received, distributed`, read by
+unpacking. Ledgers are sorted, so receipts come first at equal times. A plain tuple: see
+`agents.state`."""
 
 
-def _by_commodity(items: Sequence[Item | ReceivedItem]) -> dict[str, float]:
+class Excess(NamedTuple):
+    """The first moment a commodity's distributions passed its receipts."""
+
+    time: float
+    event_id: str
+    distributed: float  # kg distributed so far
+    received: float  # kg received so far
+    line: int  # its index in the ledger
+
+
+def _by_commodity(items: Sequence[Item]) -> dict[str, float]:
     """Kilograms per commodity of an event (a commodity listed twice is one ledger line)."""
     if len(items) == 1:
         item = items[0]
-        return {item.commodity: item.quantity * KG_PER_UNIT[item.unit]}
+        return {item.commodity: item.kilograms}
     kilos: dict[str, float] = {}
     for item in items:
-        kilos[item.commodity] = kilos.get(item.commodity, 0.0) + item.quantity * KG_PER_UNIT[item.unit]
+        kilos[item.commodity] = kilos.get(item.commodity, 0.0) + item.kilograms
     return kilos
+
+
+def _totals_before(ledger: list[Entry], index: int) -> tuple[float, float]:
+    """Kilograms received and distributed before the ledger line at `index`."""
+    if not index:
+        return 0.0, 0.0
+    _, _, _, _, received, distributed = ledger[index - 1]
+    return received, distributed
+
+
+def allowed_households(caseload_ratio: float, caseload: int) -> int:
+    """How many households a round may serve at a site of this caseload."""
+    return int(caseload_ratio * caseload + 1e-9)
 
 
 @dataclass(slots=True)
@@ -56,8 +79,8 @@ class OverDistributionDetector(Detector):
     beyond what the site received at any moment of event time."""
 
     typology: ClassVar[Typology] = "over_distribution"
-    consumes = frozenset({"distribution.recorded", "shipment.received"})
-    tables = ("over_distribution",)
+    consumes = frozenset({DistributionRecorded.TYPE, ShipmentReceived.TYPE})
+    tables = (typology,)
 
     def __init__(self, config: OverDistributionConfig) -> None:
         self.config = config
@@ -68,12 +91,12 @@ class OverDistributionDetector(Detector):
         if limit is None:
             site = ctx.sites.get(site_id)
             caseload = site.caseload_households if site is not None else None
-            limit = float("inf") if caseload is None else int(self.config.caseload_ratio * caseload + 1e-9)
+            limit = float("inf") if caseload is None else allowed_households(self.config.caseload_ratio, caseload)
             self._limits[site_id] = limit
         return limit
 
     def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
-        table = state["over_distribution"]
+        table = state[self.typology]
         t = event.at
         if isinstance(event, ShipmentReceived):
             key = event.data.site_id
@@ -98,14 +121,15 @@ class OverDistributionDetector(Detector):
             ledgers, ratio = record.ledgers, self.config.stock_ratio
             for commodity, kilos in _by_commodity(data.items).items():
                 ledger = ledgers.get(commodity)
-                if ledger and t > ledger[-1][0]:  # the hot path of _move, written out: in order
-                    _, _, _, _, received, distributed = ledger[-1]
-                    distributed += kilos
-                    ledger.append((t, DISTRIBUTION, event.id, kilos, received, distributed))
-                    if distributed > ratio * received and commodity not in record.candidates:
-                        self._candidate(key, record, commodity, len(ledger) - 1, ctx)
-                else:
-                    self._move(key, record, commodity, t, DISTRIBUTION, event.id, kilos, ctx)
+                if ledger:
+                    last_time, _, _, _, received, distributed = ledger[-1]
+                    if t > last_time:  # the hot path of _move, written out: in order
+                        distributed += kilos
+                        ledger.append((t, DISTRIBUTION, event.id, kilos, received, distributed))
+                        if distributed > ratio * received and commodity not in record.candidates:
+                            self._candidate(key, record, commodity, len(ledger) - 1, ctx)
+                        continue
+                self._move(key, record, commodity, t, DISTRIBUTION, event.id, kilos, ctx)
         else:
             return []
         found = self._judged(key, record, ctx)
@@ -118,9 +142,9 @@ class OverDistributionDetector(Detector):
         ledger = record.ledgers.get(commodity)
         if ledger is None:
             ledger = record.ledgers[commodity] = []
-        last = ledger[-1] if ledger else None
-        if last is None or t > last[0] or (t == last[0] and (kind, eid) > (last[1], last[2])):
-            received, distributed = (last[4], last[5]) if last else (0.0, 0.0)  # in order: the usual case
+        line = (t, kind, eid)  # sorts as the ledger line would
+        if not ledger or line > ledger[-1]:  # in order: the usual case
+            received, distributed = _totals_before(ledger, len(ledger))
             if kind == RECEIPT:
                 received += kilos
             else:
@@ -129,11 +153,14 @@ class OverDistributionDetector(Detector):
             if distributed > self.config.stock_ratio * received and commodity not in record.candidates:
                 self._candidate(key, record, commodity, len(ledger) - 1, ctx)
             return
-        index = bisect.bisect_left(ledger, (t, kind, eid))
-        if index < len(ledger) and ledger[index][:3] == (t, kind, eid):
-            return  # applied already
-        received, distributed = (ledger[index - 1][4], ledger[index - 1][5]) if index else (0.0, 0.0)
-        later = [(t, kind, eid, kilos), *(entry[:4] for entry in ledger[index:])]
+        index = bisect.bisect_left(ledger, line)
+        if index < len(ledger):
+            when, how, which, _, _, _ = ledger[index]
+            if (when, how, which) == line:
+                return  # applied already
+        received, distributed = _totals_before(ledger, index)
+        later = [(t, kind, eid, kilos)]
+        later += [(when, how, which, amount) for when, how, which, amount, _, _ in ledger[index:]]
         del ledger[index:]
         for when, how, which, amount in later:  # totals after the late line change: recount them
             if how == RECEIPT:
@@ -142,29 +169,29 @@ class OverDistributionDetector(Detector):
                 distributed += amount
             ledger.append((when, how, which, amount, received, distributed))
         for found in (record.candidates, record.excess):
-            if commodity in found and found[commodity][4] >= index:
+            if commodity in found and found[commodity].line >= index:
                 del found[commodity]  # it may no longer hold, or hold elsewhere
                 record.changed = True
         if commodity not in record.candidates:
             limit = self.config.stock_ratio
             for i in range(index, len(ledger)):
-                entry = ledger[i]
-                if entry[1] == DISTRIBUTION and entry[5] > limit * entry[4]:
+                _, how, _, _, received, distributed = ledger[i]
+                if how == DISTRIBUTION and distributed > limit * received:
                     self._candidate(key, record, commodity, i, ctx)
                     break
 
     def _candidate(self, key: str, record: SiteRecord, commodity: str, index: int, ctx: Context) -> None:
         t, _, eid, _, received, distributed = record.ledgers[commodity][index]
-        record.candidates[commodity] = (t, eid, distributed, received, index)
+        record.candidates[commodity] = Excess(t, eid, distributed, received, index)
         ctx.schedule(self.typology, key, t)  # confirmed once no late receipt can undo it
 
     def on_timer(self, key: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
-        table = state["over_distribution"]
+        table = state[self.typology]
         record: SiteRecord | None = table.get(key)
         if record is None:
             return []
         for commodity, candidate in record.candidates.items():
-            if candidate[0] <= ctx.watermark and record.excess.get(commodity) != candidate:
+            if candidate.time <= ctx.watermark and record.excess.get(commodity) != candidate:
                 record.excess[commodity] = candidate
                 record.changed = True
         found = self._judged(key, record, ctx)
@@ -173,7 +200,7 @@ class OverDistributionDetector(Detector):
 
     def on_site_changed(self, site_id: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         self._limits.pop(site_id, None)
-        table = state["over_distribution"]
+        table = state[self.typology]
         record: SiteRecord | None = table.get(site_id)
         if record is None:
             return []
@@ -190,7 +217,7 @@ class OverDistributionDetector(Detector):
         if site is None or site.caseload_households is None:
             return
         served = record.rounds[round_id]
-        allowed = int(self.config.caseload_ratio * site.caseload_households + 1e-9)
+        allowed = allowed_households(self.config.caseload_ratio, site.caseload_households)
         if len(served) > allowed:
             crossing = heapq.nsmallest(allowed + 1, served.values())[-1]
             if record.crossings.get(round_id) != crossing:
@@ -209,7 +236,7 @@ class OverDistributionDetector(Detector):
         parts = []
         raised = []
         for round_id, (t, eid) in sorted(record.crossings.items()):
-            evidence.append(Proof(eid, "distribution.recorded", t, (
+            evidence.append(Proof(eid, DistributionRecorded.TYPE, t, (
                 f"round {round_id}: beneficiary beyond {self.config.caseload_ratio:.0%} of the caseload "
                 f"of {caseload} households")))
             parts.append(
@@ -217,11 +244,12 @@ class OverDistributionDetector(Detector):
                 f"of its caseload of {caseload}"
             )
             raised.append(t)
-        for commodity, (t, eid, distributed, received, _) in sorted(record.excess.items()):
-            evidence.append(Proof(eid, "distribution.recorded", t, (
-                f"{commodity}: {kg(distributed)} distributed against {kg(received)} received by {moment(t)}")))
-            parts.append(f"{commodity} distributed beyond stock ({kg(distributed)} against {kg(received)} received)")
-            raised.append(t)
+        for commodity, excess in sorted(record.excess.items()):
+            distributed, received = kg(excess.distributed), kg(excess.received)
+            evidence.append(Proof(excess.event_id, DistributionRecorded.TYPE, excess.time, (
+                f"{commodity}: {distributed} distributed against {received} received by {moment(excess.time)}")))
+            parts.append(f"{commodity} distributed beyond stock ({distributed} against {received} received)")
+            raised.append(excess.time)
         both = bool(record.crossings) and bool(record.excess)
         return [Finding(
             typology=self.typology,
@@ -238,17 +266,21 @@ class OverDistributionDetector(Detector):
         )]
 
 
-# a beneficiary's record: round id -> its visits, each (time, event id, site id). A plain
-# dict of tuples: there is one per beneficiary token, so it is kept as small as it can be.
-CollectionRecord = dict[str, tuple[tuple[float, str, str], ...]]
+Visit = tuple[float, str, str]
+"""A beneficiary served once: `time, event_id, site_id`, read by unpacking. A plain tuple:
+see `agents.state`."""
+
+CollectionRecord = dict[str, tuple[Visit, ...]]
+"""A beneficiary's record: round id -> its visits. A plain dict of tuples: there is one per
+beneficiary token, so it is kept as small as it can be."""
 
 
 class DuplicateCollectionDetector(Detector):
     """The same beneficiary token served more than once in a round, at any sites."""
 
     typology: ClassVar[Typology] = "duplicate_collection"
-    consumes = frozenset({"distribution.recorded"})
-    tables = ("duplicate_collection",)
+    consumes = frozenset({DistributionRecorded.TYPE})
+    tables = (typology,)
 
     def __init__(self, config: DuplicateCollectionConfig) -> None:
         self.config = config
@@ -256,7 +288,7 @@ class DuplicateCollectionDetector(Detector):
     def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         if not isinstance(event, DistributionRecorded):
             return []
-        table = state["duplicate_collection"]
+        table = state[self.typology]
         data = event.data
         key = data.beneficiary
         record: CollectionRecord | None = table.get(key)
@@ -265,7 +297,7 @@ class DuplicateCollectionDetector(Detector):
             table[key] = {data.round_id: (visit,)}
             return []
         visits = record.get(data.round_id, ())
-        if any(v[1] == event.id for v in visits):
+        if any(eid == event.id for _, eid, _ in visits):
             return []
         visits = record[data.round_id] = (*visits, visit)
         table[key] = record
@@ -283,10 +315,11 @@ class DuplicateCollectionDetector(Detector):
                 continue
             visits = sorted(served)
             rounds.append(f"{len(visits)} times in round {round_id}")
-            raised.append(visits[self.config.min_collections - 1][0])
+            reached_at, _, _ = visits[self.config.min_collections - 1]
+            raised.append(reached_at)
             sites.update(site for _, _, site in visits)
             evidence += [
-                Proof(eid, "distribution.recorded", t, f"served at {site} in round {round_id}")
+                Proof(eid, DistributionRecorded.TYPE, t, f"served at {site} in round {round_id}")
                 for t, eid, site in visits
             ]
         return Finding(

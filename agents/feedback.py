@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from agents.config import NonReceiptFeedbackConfig
 from agents.detector import Context, Detector, insort_once
@@ -12,20 +12,28 @@ from agents.findings import Finding, Proof
 from agents.state import Store
 from agents.text import moment
 from schemas.alerts import Typology
-from schemas.events import Event, FeedbackReceived
+from schemas.events import Event, FeedbackCategory, FeedbackReceived
+
+
+class Report(NamedTuple):
+    """One report of a watched category, ordered by time, then event id."""
+
+    time: float
+    event_id: str
+    category: FeedbackCategory
 
 
 @dataclass(slots=True)
 class FeedbackRecord:
-    reports: list[tuple[float, str, str]] = field(default_factory=list)  # (time, event id, category), sorted
+    reports: list[Report] = field(default_factory=list)  # sorted by time, then event id
 
 
 class NonReceiptFeedbackDetector(Detector):
     """Enough `not_received` / `payment_demanded` reports at one site within any window."""
 
     typology: ClassVar[Typology] = "non_receipt_feedback"
-    consumes = frozenset({"feedback.received"})
-    tables = ("non_receipt_feedback",)
+    consumes = frozenset({FeedbackReceived.TYPE})
+    tables = (typology,)
 
     def __init__(self, config: NonReceiptFeedbackConfig) -> None:
         self.config = config
@@ -34,10 +42,10 @@ class NonReceiptFeedbackDetector(Detector):
     def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         if not isinstance(event, FeedbackReceived) or event.data.category not in self.config.categories:
             return []
-        table = state["non_receipt_feedback"]
+        table = state[self.typology]
         key = event.subject
         record: FeedbackRecord = table.get(key) or FeedbackRecord()
-        if not insort_once(record.reports, (event.at, event.id, event.data.category)):
+        if not insort_once(record.reports, Report(event.at, event.id, event.data.category)):
             return []
         table[key] = record
         finding = self.judge(key, record)
@@ -50,11 +58,11 @@ class NonReceiptFeedbackDetector(Detector):
         reached: float | None = None
         start = 0
         for end in range(len(reports)):
-            while reports[end][0] - reports[start][0] > self._window_s:
+            while reports[end].time - reports[start].time > self._window_s:
                 start += 1
             count = end - start + 1
             if count >= self.config.min_reports and reached is None:
-                reached = reports[end][0]
+                reached = reports[end].time
             if count > best:
                 best, best_start, best_end = count, start, end + 1
         return best, best_start, best_end, reached
@@ -65,7 +73,8 @@ class NonReceiptFeedbackDetector(Detector):
             return None
         window = record.reports[start:end]
         evidence = tuple(
-            Proof(eid, "feedback.received", t, f"{category.replace('_', ' ')} reported") for t, eid, category in window
+            Proof(report.event_id, FeedbackReceived.TYPE, report.time, f"{report.category.replace('_', ' ')} reported")
+            for report in window
         )
         days = self.config.window_days
         return Finding(
@@ -76,7 +85,7 @@ class NonReceiptFeedbackDetector(Detector):
             strength=min(1.0, best / (2 * self.config.high_reports)),
             summary=(
                 f"Site {key} received {best} reports of aid not received or payment demanded within "
-                f"{days:g} days (from {moment(window[0][0])}); send a monitor to interview recipients."
+                f"{days:g} days (from {moment(window[0].time)}); send a monitor to interview recipients."
             ),
             evidence=evidence,
             raised_at=reached,

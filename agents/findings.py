@@ -11,7 +11,7 @@ from schemas.alerts import REFERENCE, Alert, AlertSubject, Evidence, Severity, S
 ALERT_NAMESPACE = uuid.UUID("6f1f4c3e-2b1a-5d0e-9c1e-0a1b2c3d4e5f")
 """Fixed forever: alert ids derive from it, and consumers de-duplicate on them."""
 
-_SCORE_BANDS: dict[str, tuple[float, float]] = {
+_SCORE_BANDS: dict[Severity, tuple[float, float]] = {
     "low": (0.2, 0.4),
     "medium": (0.4, 0.6),
     "high": (0.6, 0.85),
@@ -47,7 +47,7 @@ def alert_id(typology: str, subject_kind: str, subject_id: str, window: str = ""
     return str(uuid.uuid5(ALERT_NAMESPACE, f"{typology}/{subject_kind}/{subject_id}/{window}"))
 
 
-def score(severity: str, strength: float) -> float:
+def score(severity: Severity, strength: float) -> float:
     low, high = _SCORE_BANDS[severity]
     return round(low + (high - low) * max(0.0, min(1.0, strength)), 3)
 

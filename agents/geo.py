@@ -17,8 +17,10 @@ from typing import Any
 import shapely
 from shapely.geometry import shape
 
+from schemas.events import ZoneStatus
+
 EARTH_RADIUS_KM = 6371.0
-SEVERITY_OF_STATUS = {"armed_group": 3, "contested": 2, "government": 1}
+SEVERITY_OF_STATUS: dict[ZoneStatus, int] = {"armed_group": 3, "contested": 2, "government": 1}
 
 Vector = tuple[float, float, float]
 
@@ -38,11 +40,13 @@ def _unit(lat: float, lon: float) -> Vector:
 
 
 def _cross(a: Vector, b: Vector) -> Vector:
-    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+    (ax, ay, az), (bx, by, bz) = a, b
+    return (ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx)
 
 
 def _dot(a: Vector, b: Vector) -> float:
-    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+    (ax, ay, az), (bx, by, bz) = a, b
+    return ax * bx + ay * by + az * bz
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +67,14 @@ class Route:
 
     __slots__ = ("_segments",)
 
-    def __init__(self, coordinates: Sequence[Sequence[float]]) -> None:
-        points = [_unit(float(c[1]), float(c[0])) for c in coordinates]
+    def __init__(self, coordinates: Sequence[tuple[float, float]]) -> None:
+        points = [_unit(float(lat), float(lon)) for lon, lat in coordinates]
         segments = []
         for a, b in itertools.pairwise(points):
             n = _cross(a, b)
             norm = math.sqrt(_dot(n, n))
-            normal = (n[0] / norm, n[1] / norm, n[2] / norm) if norm > 1e-15 else None
+            nx, ny, nz = n
+            normal = (nx / norm, ny / norm, nz / norm) if norm > 1e-15 else None
             segments.append(_Segment(a, b, normal))
         if not segments:
             segments.append(_Segment(points[0], points[0], None))
@@ -104,7 +109,7 @@ class ZoneVersion:
 
     zone_id: str
     name: str
-    status: str
+    status: ZoneStatus
     controlled_by: str
     valid_from: float
     valid_to: float | None
@@ -117,7 +122,7 @@ class ZoneVersion:
 class ZoneHit:
     zone_id: str
     name: str
-    status: str
+    status: ZoneStatus
     controlled_by: str
 
 

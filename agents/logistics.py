@@ -14,12 +14,12 @@ from agents.state import Store
 from agents.text import kg, moment, percent
 from schemas.alerts import Typology
 from schemas.events import Event, ShipmentDispatched, ShipmentReceived
-from schemas.types import KG_PER_UNIT
 
 
 @dataclass(slots=True)
 class LossRecord:
-    dispatch: tuple[float, str, str] | None = None  # time, event id, waybill
+    dispatch: tuple[float, str] | None = None  # time, event id of the dispatch that stands
+    waybill: str = ""
     dispatched_kg: dict[str, float] = field(default_factory=dict)
     receipts: dict[str, float] = field(default_factory=dict)  # event id -> time
     received_kg: dict[str, float] = field(default_factory=dict)
@@ -29,20 +29,21 @@ class TransitLossDetector(Detector):
     """(dispatched - received) / dispatched above the threshold for any commodity."""
 
     typology: ClassVar[Typology] = "transit_loss"
-    consumes = frozenset({"shipment.dispatched", "shipment.received"})
-    tables = ("transit_loss",)
+    consumes = frozenset({ShipmentDispatched.TYPE, ShipmentReceived.TYPE})
+    tables = (typology,)
 
     def __init__(self, config: TransitLossConfig) -> None:
         self.config = config
 
     def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
-        table = state["transit_loss"]
+        table = state[self.typology]
         key = event.subject
         record: LossRecord = table.get(key) or LossRecord()
         if isinstance(event, ShipmentDispatched):
-            if not first_dispatch(event, record.dispatch[:2] if record.dispatch else None):
+            if not first_dispatch(event, record.dispatch):
                 return []
-            record.dispatch = (event.at, event.id, event.data.waybill)
+            record.dispatch = (event.at, event.id)
+            record.waybill = event.data.waybill
             record.dispatched_kg = {}
             for item in event.data.items:
                 record.dispatched_kg[item.commodity] = record.dispatched_kg.get(item.commodity, 0.0) + item.kilograms
@@ -51,8 +52,7 @@ class TransitLossDetector(Detector):
                 return []  # applied already
             record.receipts[event.id] = event.at
             for ritem in event.data.items:
-                kilos = ritem.quantity * KG_PER_UNIT[ritem.unit]
-                record.received_kg[ritem.commodity] = record.received_kg.get(ritem.commodity, 0.0) + kilos
+                record.received_kg[ritem.commodity] = record.received_kg.get(ritem.commodity, 0.0) + ritem.kilograms
         table[key] = record
         finding = self.judge(key, record)
         return [finding] if finding else []
@@ -68,15 +68,15 @@ class TransitLossDetector(Detector):
                 losses.append((ratio, commodity, sent, got))
         if not losses:
             return None
-        worst = max(losses)
-        high = worst[0] > self.config.high_loss_ratio
-        dispatch_time, dispatch_id, waybill = record.dispatch
+        ratio, commodity, sent, got = max(losses)
+        high = ratio > self.config.high_loss_ratio
+        dispatch_time, dispatch_id = record.dispatch
+        waybill = record.waybill
         lines = "; ".join(
             f"{c}: {kg(s)} dispatched, {kg(g)} received ({percent(r)} lost)" for r, c, s, g in losses
         )
-        evidence = [Proof(dispatch_id, "shipment.dispatched", dispatch_time, f"waybill {waybill}")]
-        evidence += [Proof(rid, "shipment.received", t, lines) for rid, t in sorted(record.receipts.items())]
-        ratio, commodity, sent, got = worst
+        evidence = [Proof(dispatch_id, ShipmentDispatched.TYPE, dispatch_time, f"waybill {waybill}")]
+        evidence += [Proof(rid, ShipmentReceived.TYPE, t, lines) for rid, t in sorted(record.receipts.items())]
         return Finding(
             typology=self.typology,
             subject_kind="shipment",
@@ -95,7 +95,9 @@ class TransitLossDetector(Detector):
 
 @dataclass(slots=True)
 class OverdueRecord:
-    dispatch: tuple[float, str, str, str] | None = None  # time, event id, waybill, destination
+    dispatch: tuple[float, str] | None = None  # time, event id of the dispatch that stands
+    waybill: str = ""
+    destination: str = ""  # site id
     deadline: float = math.inf
     receipts: dict[str, float] = field(default_factory=dict)  # event id -> time
     overdue: bool = False
@@ -105,21 +107,22 @@ class OverdueShipmentDetector(Detector):
     """No receipt by `expected_arrival` + grace, judged on the monitor's clock."""
 
     typology: ClassVar[Typology] = "overdue_shipment"
-    consumes = frozenset({"shipment.dispatched", "shipment.received"})
-    tables = ("overdue_shipment",)
+    consumes = frozenset({ShipmentDispatched.TYPE, ShipmentReceived.TYPE})
+    tables = (typology,)
 
     def __init__(self, config: OverdueShipmentConfig) -> None:
         self.config = config
 
     def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
-        table = state["overdue_shipment"]
+        table = state[self.typology]
         key = event.subject
         record: OverdueRecord = table.get(key) or OverdueRecord()
         if isinstance(event, ShipmentDispatched):
-            if not first_dispatch(event, record.dispatch[:2] if record.dispatch else None):
+            if not first_dispatch(event, record.dispatch):
                 return []
             data = event.data
-            record.dispatch = (event.at, event.id, data.waybill, data.destination.site_id)
+            record.dispatch = (event.at, event.id)
+            record.waybill, record.destination = data.waybill, data.destination.site_id
             record.deadline = epoch(data.expected_arrival) + self.config.grace_hours * 3600
             # judged once the watermark is strictly past the deadline
             ctx.schedule(self.typology, key, math.nextafter(record.deadline, math.inf))
@@ -130,7 +133,7 @@ class OverdueShipmentDetector(Detector):
         return [finding] if finding else []
 
     def on_timer(self, key: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
-        table = state["overdue_shipment"]
+        table = state[self.typology]
         record: OverdueRecord | None = table.get(key)
         if record is None or record.dispatch is None or record.overdue:
             return []
@@ -147,11 +150,12 @@ class OverdueShipmentDetector(Detector):
     def judge(self, shipment_id: str, record: OverdueRecord) -> Finding | None:
         if record.dispatch is None:
             return None
-        dispatch_time, dispatch_id, waybill, destination = record.dispatch
+        dispatch_time, dispatch_id = record.dispatch
+        waybill, destination = record.waybill, record.destination
         evidence = [
             Proof(
                 dispatch_id,
-                "shipment.dispatched",
+                ShipmentDispatched.TYPE,
                 dispatch_time,
                 f"waybill {waybill} to {destination}, due by {moment(record.deadline)} with grace",
             )
@@ -161,7 +165,7 @@ class OverdueShipmentDetector(Detector):
             first = min(record.receipts.values())
             late = f" (received only at {moment(first)})"
             evidence += [
-                Proof(rid, "shipment.received", t, f"received {moment(t)}, after the deadline")
+                Proof(rid, ShipmentReceived.TYPE, t, f"received {moment(t)}, after the deadline")
                 for rid, t in sorted(record.receipts.items())
             ]
         return Finding(

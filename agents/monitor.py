@@ -19,7 +19,7 @@ import heapq
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from agents.clock import NEVER, EventClock
 from agents.config import DetectorConfig
@@ -39,6 +39,27 @@ from schemas.events import REFERENCE_TYPES, Event, PartnerRegistered, SiteRegist
 
 TIMER_STEP_S = 60
 Lane = tuple[Callable[..., list[Finding]], Mapping[str, Store]]  # a detector's on_event and its state
+
+
+class Pending(NamedTuple):
+    """A timer's requests: the earliest and the latest due time asked for."""
+
+    earliest: float
+    latest: float
+
+
+class Due(NamedTuple):
+    """An entry of the timer heap (a superseded one is skipped when it comes out)."""
+
+    at: float
+    timer: str  # "typology|key"
+
+
+class Raised(NamedTuple):
+    """The latest version of an alert, and the fingerprint of the finding behind it."""
+
+    fingerprint: str
+    alert: Alert
 
 
 def build_detectors(config: DetectorConfig) -> list[Detector]:
@@ -79,8 +100,8 @@ class Monitor:
         self._sites: Store = stores("sites")
         self._zone_rows: Store = stores("zones")
         self._partners: Store = stores("partners")
-        self._timers: Store = stores("timers")  # "typology|key" -> (earliest, latest) due
-        self._alerts: Store = stores("alerts")  # "typology|kind|subject|window" -> (fingerprint, alert)
+        self._timers: Store = stores("timers")  # "typology|key" -> Pending
+        self._alerts: Store = stores("alerts")  # "typology|kind|subject|window" -> Raised
         self._clock = EventClock(self.config.reorder_minutes * 60, stores("monitor"))
         self._lanes: dict[tuple[str, frozenset[str] | None], list[Lane]] = {}
         self.sanctions = (
@@ -91,7 +112,7 @@ class Monitor:
             for row in rows:
                 self.zones.declare(ZoneVersion(**row))
         self._ctx = Context(NEVER, NEVER, self.zones, self._sites, self.sanctions, self.config, self._schedule)
-        self._heap = [(due[0], name) for name, due in self._timers.items()]
+        self._heap = [Due(pending.earliest, name) for name, pending in self._timers.items()]
         heapq.heapify(self._heap)
         self.duplicates = 0
         self.accepted = 0
@@ -119,15 +140,15 @@ class Monitor:
         most once a minute of event time."""
         due = math.ceil(due / TIMER_STEP_S) * TIMER_STEP_S
         name = f"{typology}|{key}"
-        pending = self._timers.get(name)
+        pending: Pending | None = self._timers.get(name)
         if pending is None:
-            self._timers[name] = (due, due)
-            heapq.heappush(self._heap, (due, name))
+            self._timers[name] = Pending(due, due)
+            heapq.heappush(self._heap, Due(due, name))
             return
         earliest, latest = pending
         if due < earliest:
-            heapq.heappush(self._heap, (due, name))
-        self._timers[name] = (min(earliest, due), max(latest, due))
+            heapq.heappush(self._heap, Due(due, name))
+        self._timers[name] = Pending(min(earliest, due), max(latest, due))
 
     def _fire_timers(self, watermark: float, every: bool = False) -> list[Finding]:
         """Fire the timers due by `watermark` (or all pending ones, with `every`), judging at
@@ -136,21 +157,21 @@ class Monitor:
             due_now, self._heap = sorted(self._heap), []
         else:
             due_now = []
-            while self._heap and self._heap[0][0] <= watermark:
+            while self._heap and self._heap[0].at <= watermark:
                 due_now.append(heapq.heappop(self._heap))
         found: list[Finding] = []
         ctx = self._context(watermark)
         self._clock.save()
         for due, name in due_now:
-            pending = self._timers.get(name)
-            if pending is None or pending[0] != due:
+            pending: Pending | None = self._timers.get(name)
+            if pending is None or pending.earliest != due:
                 continue  # superseded by an earlier request
             del self._timers[name]
             typology, key = name.split("|", 1)
             detector = self._by_typology[typology]  # type: ignore[index]
             found += detector.on_timer(key, self._state[detector.typology], ctx)
-            if pending[1] > due:
-                self._schedule(detector.typology, key, pending[1])
+            if pending.latest > due:
+                self._schedule(detector.typology, key, pending.latest)
         return found
 
     # --- events ---------------------------------------------------------------------
@@ -177,7 +198,7 @@ class Monitor:
         lane = self._lanes.get((event_type, only)) or self._lane(event_type, only)
         for on_event, state in lane:
             found += on_event(event, state, ctx)
-        if self._heap and self._heap[0][0] <= watermark:
+        if self._heap and self._heap[0].at <= watermark:
             found += self._fire_timers(watermark)
         alerts = self._emit(found) if found else []
         self._seen[event_id] = 1  # last: see the module docstring
@@ -193,6 +214,11 @@ class Monitor:
                 if only is None or d.typology in only
             ]
         return lane
+
+    def expect(self, sources: list[str]) -> None:
+        """Every source that will deliver events (the worker's partitions of aid.events.v1):
+        none of them is passed by the watermark before it is heard from."""
+        self._clock.expect(sources)
 
     def tick(self, source: str, time: float) -> list[Alert]:
         """`source` has got to `time` without an event for this monitor (a heartbeat)."""
@@ -216,7 +242,7 @@ class Monitor:
 
     def alerts(self) -> list[Alert]:
         """The latest version of every alert raised so far."""
-        return [alert for _, alert in self._alerts.values()]
+        return [raised.alert for raised in self._alerts.values()]
 
     def _apply_reference(self, event: ZoneDeclared | SiteRegistered | PartnerRegistered, ctx: Context) -> list[Finding]:
         found: list[Finding] = []
@@ -257,11 +283,11 @@ class Monitor:
                 finding = replace(finding, evidence=tuple(kept))
             fingerprint = _fingerprint(finding)
             key = f"{finding.typology}|{finding.subject_kind}|{finding.subject_id}|{finding.window}"
-            known = self._alerts.get(key)
-            if known is not None and known[0] == fingerprint:
+            known: Raised | None = self._alerts.get(key)
+            if known is not None and known.fingerprint == fingerprint:
                 continue
             alert = to_alert(finding)
-            self._alerts[key] = (fingerprint, alert)
+            self._alerts[key] = Raised(fingerprint, alert)
             alerts[alert.alert_id] = alert
         return list(alerts.values())
 

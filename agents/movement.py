@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from agents.config import RouteDeviationConfig, UnscheduledStopConfig
 from agents.detector import Context, Detector, epoch, first_dispatch, insort_once
@@ -13,10 +13,11 @@ from agents.geo import Route, haversine_km
 from agents.state import Store
 from agents.text import moment
 from schemas.alerts import Typology
-from schemas.events import ConvoyPosition, ConvoyStop, Event, ShipmentDispatched
+from schemas.events import ConvoyPosition, ConvoyStop, Event, ShipmentDispatched, StopReason
 
-# a position: (time, event id, lat, lon, distance to the route in km or -1 while unknown)
 Fix = tuple[float, str, float, float, float]
+"""A convoy position: `time, event_id, lat, lon, distance_km` (to the planned route; -1 while
+the route is unknown), read by unpacking. A plain tuple: see `agents.state`."""
 
 
 @dataclass(slots=True)
@@ -33,15 +34,15 @@ class RouteDeviationDetector(Detector):
     """
 
     typology: ClassVar[Typology] = "route_deviation"
-    consumes = frozenset({"shipment.dispatched", "convoy.position"})
-    tables = ("route_deviation",)
+    consumes = frozenset({ShipmentDispatched.TYPE, ConvoyPosition.TYPE})
+    tables = (typology,)
 
     def __init__(self, config: RouteDeviationConfig) -> None:
         self.config = config
         self._routes: dict[str, Route] = {}  # derived from records, rebuilt on demand
 
     def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
-        table = state["route_deviation"]
+        table = state[self.typology]
         key = event.subject
         record: RouteRecord = table.get(key) or RouteRecord()
         if isinstance(event, ShipmentDispatched):
@@ -54,7 +55,7 @@ class RouteDeviationDetector(Detector):
             record.positions = [
                 (t, eid, lat, lon, route.distance_km(lat, lon)) for t, eid, lat, lon, _ in record.positions
             ]
-            latest_off = [p[0] for p in record.positions if p[4] > self.config.corridor_km]
+            latest_off = [t for t, _, _, _, distance in record.positions if distance > self.config.corridor_km]
             if latest_off:
                 ctx.schedule(self.typology, key, max(latest_off))
         elif isinstance(event, ConvoyPosition):
@@ -69,13 +70,13 @@ class RouteDeviationDetector(Detector):
         return []
 
     def on_timer(self, key: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
-        record: RouteRecord | None = state["route_deviation"].get(key)
+        record: RouteRecord | None = state[self.typology].get(key)
         finding = self.judge(key, record, ctx.watermark, ctx) if record else None
         return [finding] if finding else []
 
     def on_zones_changed(self, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         found = []
-        for key, record in list(state["route_deviation"].items()):
+        for key, record in list(state[self.typology].items()):
             finding = self.judge(key, record, ctx.watermark, ctx)
             if finding:
                 found.append(finding)
@@ -95,9 +96,10 @@ class RouteDeviationDetector(Detector):
         runs: list[list[Fix]] = []
         current: list[Fix] = []
         for fix in record.positions:
-            if fix[0] > upto:
+            t, _, _, _, distance = fix
+            if t > upto:
                 break
-            if fix[4] > self.config.corridor_km:
+            if distance > self.config.corridor_km:
                 current.append(fix)
                 continue
             if len(current) >= self.config.min_consecutive:
@@ -114,19 +116,21 @@ class RouteDeviationDetector(Detector):
         if not runs:
             return None
         fixes = [fix for run in runs for fix in run]
-        armed = []
+        armed = []  # (event id, zone) of each position in armed-group territory
         for t, eid, lat, lon, _ in fixes:
             hit = ctx.zones.zone_at(lat, lon, t)
             if hit is not None and hit.status == "armed_group":
                 armed.append((eid, hit))
-        armed_ids = {eid: hit for eid, hit in armed}
+        armed_ids = dict(armed)
         evidence = []
-        for t, eid, _lat, _lon, distance in fixes:  # the monitor caps the evidence
+        for t, eid, _, _, distance in fixes:  # the monitor caps the evidence
             zone = armed_ids.get(eid)
             where = f" inside {zone.name} ({zone.controlled_by or 'armed group'})" if zone else ""
-            evidence.append(Proof(eid, "convoy.position", t, f"{distance:.1f} km off the planned route{where}"))
-        farthest = max(f[4] for f in fixes)
+            evidence.append(Proof(eid, ConvoyPosition.TYPE, t, f"{distance:.1f} km off the planned route{where}"))
+        farthest = max(distance for _, _, _, _, distance in fixes)
         first_run = runs[0]
+        run_start, _, _, _, _ = first_run[0]
+        threshold_reached, _, _, _, _ = first_run[self.config.min_consecutive - 1]
         in_zone = f"; {len(armed)} of them in armed-group territory" if armed else ""
         return Finding(
             typology=self.typology,
@@ -138,15 +142,25 @@ class RouteDeviationDetector(Detector):
                 f"Convoy of shipment {key} left its planned route: {len(fixes)} "
                 f"{'consecutive positions' if len(runs) == 1 else f'positions in {len(runs)} runs'} "
                 f"more than {self.config.corridor_km:g} km off (up to {farthest:.1f} km) from "
-                f"{moment(first_run[0][0])}{in_zone}; ask the transporter why."
+                f"{moment(run_start)}{in_zone}; ask the transporter why."
             ),
             evidence=tuple(evidence),
-            raised_at=first_run[self.config.min_consecutive - 1][0],
+            raised_at=threshold_reached,
         )
 
 
-# a stop: (time, event id, lat, lon, started, ended, payment demanded, reason, actor)
-StopFix = tuple[float, str, float, float, float, float, bool, str, str]
+class StopFix(NamedTuple):
+    """A convoy stop, ordered by time, then event id."""
+
+    time: float
+    event_id: str
+    lat: float
+    lon: float
+    started: float  # epoch seconds
+    ended: float
+    payment_demanded: bool
+    reason: StopReason
+    actor: str  # "" when not reported
 
 
 @dataclass(slots=True)
@@ -161,14 +175,14 @@ class UnscheduledStopDetector(Detector):
     """A stop where payment was demanded, or a long stop in contested or armed-group land."""
 
     typology: ClassVar[Typology] = "unscheduled_stop"
-    consumes = frozenset({"shipment.dispatched", "convoy.stop"})
-    tables = ("unscheduled_stop",)
+    consumes = frozenset({ShipmentDispatched.TYPE, ConvoyStop.TYPE})
+    tables = (typology,)
 
     def __init__(self, config: UnscheduledStopConfig) -> None:
         self.config = config
 
     def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
-        table = state["unscheduled_stop"]
+        table = state[self.typology]
         key = event.subject
         record: StopRecord = table.get(key) or StopRecord()
         if isinstance(event, ShipmentDispatched):
@@ -179,7 +193,7 @@ class UnscheduledStopDetector(Detector):
             record.origin, record.destination = (o.lat, o.lon), (d.lat, d.lon)
         elif isinstance(event, ConvoyStop):
             s = event.data
-            stop = (
+            stop = StopFix(
                 event.at, event.id, s.lat, s.lon, epoch(s.started_at), epoch(s.ended_at),
                 s.payment_demanded, s.reason, s.reported_actor or "",
             )
@@ -191,28 +205,27 @@ class UnscheduledStopDetector(Detector):
 
     def on_zones_changed(self, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         found = []
-        for key, record in list(state["unscheduled_stop"].items()):
+        for key, record in list(state[self.typology].items()):
             finding = self.judge(key, record, ctx)
             if finding:
                 found.append(finding)
         return found
 
     def _reason(self, record: StopRecord, stop: StopFix, ctx: Context) -> str | None:
-        _, _, lat, lon, started, ended, payment, reason, actor = stop
-        by = f" by {actor}" if actor else ""
-        if payment:
-            return f"payment demanded{by} at a {reason} stop"
-        minutes = (ended - started) / 60
+        by = f" by {stop.actor}" if stop.actor else ""
+        if stop.payment_demanded:
+            return f"payment demanded{by} at a {stop.reason} stop"
+        minutes = (stop.ended - stop.started) / 60
         if minutes < self.config.min_stop_minutes or record.origin is None or record.destination is None:
             return None
-        radius = self.config.endpoint_radius_km
+        lat, lon, radius = stop.lat, stop.lon, self.config.endpoint_radius_km
         if haversine_km(lat, lon, *record.origin) <= radius or haversine_km(lat, lon, *record.destination) <= radius:
             return None
-        zone = ctx.zones.zone_at(lat, lon, started)
+        zone = ctx.zones.zone_at(lat, lon, stop.started)
         if zone is None or zone.status not in self.config.zone_statuses:
             return None
         held = f" ({zone.controlled_by})" if zone.controlled_by else ""
-        return f"{minutes:.0f} min {reason} stop{by} in {zone.name}, {zone.status.replace('_', '-')} zone{held}"
+        return f"{minutes:.0f} min {stop.reason} stop{by} in {zone.name}, {zone.status.replace('_', '-')} zone{held}"
 
     def judge(self, key: str, record: StopRecord, ctx: Context) -> Finding | None:
         flagged = []
@@ -222,8 +235,8 @@ class UnscheduledStopDetector(Detector):
                 flagged.append((stop, why))
         if not flagged:
             return None
-        payment = any(stop[6] for stop, _ in flagged)
-        evidence = tuple(Proof(stop[1], "convoy.stop", stop[0], why) for stop, why in flagged)
+        payment = any(stop.payment_demanded for stop, _ in flagged)
+        evidence = tuple(Proof(stop.event_id, ConvoyStop.TYPE, stop.time, why) for stop, why in flagged)
         first_stop, first_why = flagged[0]
         more = f" and {len(flagged) - 1} more" if len(flagged) > 1 else ""
         return Finding(
@@ -234,8 +247,8 @@ class UnscheduledStopDetector(Detector):
             strength=min(1.0, len(flagged) / 4),
             summary=(
                 f"Convoy of shipment {key} made an unscheduled stop: {first_why} at "
-                f"{moment(first_stop[4])}{more}; debrief the driver and check the cargo."
+                f"{moment(first_stop.started)}{more}; debrief the driver and check the cargo."
             ),
             evidence=evidence,
-            raised_at=first_stop[0],
+            raised_at=first_stop.time,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from agents.config import SanctionedPartyConfig
 from agents.detector import Context, Detector
@@ -13,8 +13,18 @@ from agents.state import Store
 from schemas.alerts import Typology
 from schemas.events import Event, ShipmentDispatched, ShipmentReceived
 
-# a hit: (time, event id, event type, role, name written, list reference, listed name, similarity)
-Hit = tuple[float, str, str, str, str, str, str, float]
+
+class Hit(NamedTuple):
+    """A party of one event whose name matched a listed name (ordered by time, then event id)."""
+
+    time: float
+    event_id: str
+    event_type: str
+    role: str  # transporter, consignee or receiver
+    written: str  # the name as the event writes it
+    reference: str  # the list's reference number
+    listed_name: str
+    similarity: float
 
 
 @dataclass(slots=True)
@@ -26,8 +36,8 @@ class SanctionedPartyDetector(Detector):
     """Transporter, consignee or receiver names matched against every listed name and alias."""
 
     typology: ClassVar[Typology] = "sanctioned_party"
-    consumes = frozenset({"shipment.dispatched", "shipment.received"})
-    tables = ("sanctioned_party",)
+    consumes = frozenset({ShipmentDispatched.TYPE, ShipmentReceived.TYPE})
+    tables = (typology,)
 
     def __init__(self, config: SanctionedPartyConfig) -> None:
         self.config = config
@@ -45,11 +55,14 @@ class SanctionedPartyDetector(Detector):
         for role, name in parties:
             match = ctx.sanctions.match(name)
             if match is not None:
-                entry = match.entry
+                listed = match.entry
                 new_hits.append(
-                    (event.at, event.id, event.type, role, name, entry.reference, entry.listed_name, match.similarity)
+                    Hit(
+                        event.at, event.id, event.type, role, name,
+                        listed.reference, listed.listed_name, match.similarity,
+                    )
                 )
-        table = state["sanctioned_party"]
+        table = state[self.typology]
         key = event.subject
         record: ScreeningRecord | None = table.get(key)
         if record is None:
@@ -57,7 +70,7 @@ class SanctionedPartyDetector(Detector):
                 return []
             record = ScreeningRecord()
         for hit in new_hits:
-            record.hits[f"{hit[1]}/{hit[3]}"] = hit
+            record.hits[f"{hit.event_id}/{hit.role}"] = hit
         table[key] = record
         return [self.judge(key, record)]
 
@@ -65,24 +78,25 @@ class SanctionedPartyDetector(Detector):
         hits = sorted(record.hits.values())
         evidence = tuple(
             Proof(
-                eid, etype, t,
-                f"{role} {written!r} matches {listed!r} ({ref}) at {similarity:.0%} similarity",
+                hit.event_id, hit.event_type, hit.time,
+                f"{hit.role} {hit.written!r} matches {hit.listed_name!r} ({hit.reference}) "
+                f"at {hit.similarity:.0%} similarity",
             )
-            for t, eid, etype, role, written, ref, listed, similarity in hits
+            for hit in hits
         )
         first = hits[0]
-        refs = sorted({h[5] for h in hits})
+        refs = sorted({hit.reference for hit in hits})
         return Finding(
             typology=self.typology,
             subject_kind="shipment",
             subject_id=key,
             severity=self.config.severity,
-            strength=max(h[7] for h in hits),
+            strength=max(hit.similarity for hit in hits),
             summary=(
-                f"Shipment {key} names a listed party: {first[3]} {first[4]!r} matches "
-                f"{first[6]!r} on the UN sanctions list ({', '.join(refs)}); stop further "
+                f"Shipment {key} names a listed party: {first.role} {first.written!r} matches "
+                f"{first.listed_name!r} on the UN sanctions list ({', '.join(refs)}); stop further "
                 f"releases to this party and verify its identity."
             ),
             evidence=evidence,
-            raised_at=first[0],
+            raised_at=first.time,
         )

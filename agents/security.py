@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from agents.config import IncidentNearbyConfig
 from agents.detector import Context, Detector
@@ -14,14 +14,40 @@ from agents.geo import haversine_km
 from agents.state import Store
 from agents.text import moment
 from schemas.alerts import Typology
-from schemas.events import ConvoyPosition, Event, IncidentReported, ShipmentDispatched, ShipmentReceived
+from schemas.events import (
+    ConvoyPosition,
+    Event,
+    IncidentKind,
+    IncidentReported,
+    ShipmentDispatched,
+    ShipmentReceived,
+)
 
-# an incident: (time, event id, incident id, lat, lon, kind, actor, named shipment or "")
-Incident = tuple[float, str, str, float, float, str, str, str]
-# a position in the time index: (time, event id, shipment id, lat, lon)
+
+class Incident(NamedTuple):
+    """An incident of a kind this detector watches."""
+
+    time: float
+    event_id: str
+    incident_id: str
+    lat: float
+    lon: float
+    kind: IncidentKind
+    actor: str  # "" when not reported
+    shipment_id: str  # the shipment it names, or ""
+
+
 IndexedFix = tuple[float, str, str, float, float]
-# a position near an incident: (distance km, position time, position event id)
-Near = tuple[float, float, str]
+"""A convoy position in the time index, bucketed by hour: `time, event_id, shipment_id, lat,
+lon`, read by unpacking. A plain tuple: see `agents.state`."""
+
+
+class Near(NamedTuple):
+    """A position within the radius and window of an incident (nearest first when sorted)."""
+
+    distance_km: float
+    time: float
+    event_id: str
 
 
 @dataclass(slots=True)
@@ -38,8 +64,10 @@ class IncidentNearbyDetector(Detector):
     (both inclusive) of one of its positions between dispatch and receipt."""
 
     typology: ClassVar[Typology] = "incident_nearby"
-    consumes = frozenset({"shipment.dispatched", "shipment.received", "convoy.position", "incident.reported"})
-    tables = ("incident_nearby", "incident_nearby.incidents", "incident_nearby.positions")
+    consumes = frozenset({ShipmentDispatched.TYPE, ShipmentReceived.TYPE, ConvoyPosition.TYPE, IncidentReported.TYPE})
+    _incidents: ClassVar[str] = f"{typology}.incidents"  # hour bucket -> the incidents of that hour
+    _positions: ClassVar[str] = f"{typology}.positions"  # hour bucket -> the positions of that hour
+    tables = (typology, _incidents, _positions)
 
     def __init__(self, config: IncidentNearbyConfig) -> None:
         self.config = config
@@ -52,7 +80,7 @@ class IncidentNearbyDetector(Detector):
         return range(hour - span - 1, hour + span + 2)
 
     def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
-        shipments = state["incident_nearby"]
+        shipments = state[self.typology]
         if isinstance(event, IncidentReported):
             return self._on_incident(event, state, ctx)
         key = event.subject
@@ -64,8 +92,8 @@ class IncidentNearbyDetector(Detector):
         elif isinstance(event, ConvoyPosition):
             fix = (event.at, event.id, key, event.data.lat, event.data.lon)
             self._index_position(fix, state)
-            incidents = state["incident_nearby.incidents"]
-            for bucket in self._buckets(fix[0]):
+            incidents = state[self._incidents]
+            for bucket in self._buckets(event.at):
                 for incident in incidents.get(str(bucket), ()):
                     self._pair(record, incident, fix)
         shipments[key] = record
@@ -76,25 +104,26 @@ class IncidentNearbyDetector(Detector):
         if d.kind not in self.config.kinds:
             return []
         t = event.at
-        incident: Incident = (t, event.id, d.incident_id, d.lat, d.lon, d.kind, d.actor or "", d.shipment_id or "")
-        incidents = state["incident_nearby.incidents"]
+        incident = Incident(t, event.id, d.incident_id, d.lat, d.lon, d.kind, d.actor or "", d.shipment_id or "")
+        incidents = state[self._incidents]
         bucket = str(math.floor(t / 3600))
         known = incidents.get(bucket, [])
-        if any(i[1] == event.id for i in known):
+        if any(i.event_id == event.id for i in known):
             return []  # applied already
         incidents[bucket] = [*known, incident]
-        shipments = state["incident_nearby"]
+        shipments = state[self.typology]
         touched: dict[str, ExposureRecord] = {}
         if d.shipment_id:
             record = shipments.get(d.shipment_id) or ExposureRecord()
             record.named[event.id] = incident
             touched[d.shipment_id] = record
-        positions = state["incident_nearby.positions"]
+        positions = state[self._positions]
         for b in self._buckets(t):
             for fix in positions.get(str(b), ()):
-                record = touched.get(fix[2]) or shipments.get(fix[2]) or ExposureRecord()
+                _, _, shipment_id, _, _ = fix
+                record = touched.get(shipment_id) or shipments.get(shipment_id) or ExposureRecord()
                 if self._pair(record, incident, fix):
-                    touched[fix[2]] = record
+                    touched[shipment_id] = record
         found = []
         for key, record in sorted(touched.items()):
             shipments[key] = record
@@ -102,26 +131,28 @@ class IncidentNearbyDetector(Detector):
         return found
 
     def _index_position(self, fix: IndexedFix, state: Mapping[str, Store]) -> None:
-        positions = state["incident_nearby.positions"]
-        bucket = str(math.floor(fix[0] / 3600))
+        positions = state[self._positions]
+        t, event_id, _, _, _ = fix
+        bucket = str(math.floor(t / 3600))
         entries = positions.get(bucket)
         if entries is None:
             positions[bucket] = [fix]
-        elif all(known[1] != fix[1] for known in entries):
+        elif all(known_id != event_id for _, known_id, _, _, _ in entries):
             entries.append(fix)
             positions[bucket] = entries
 
     def _pair(self, record: ExposureRecord, incident: Incident, fix: IndexedFix) -> bool:
         """Keep the position if it lies within the radius and window of the incident."""
-        if abs(fix[0] - incident[0]) > self._window_s or abs(fix[3] - incident[3]) > self._radius_deg:
+        t, event_id, _, lat, lon = fix
+        if abs(t - incident.time) > self._window_s or abs(lat - incident.lat) > self._radius_deg:
             return False
-        distance = haversine_km(incident[3], incident[4], fix[3], fix[4])
+        distance = haversine_km(incident.lat, incident.lon, lat, lon)
         if distance > self.config.radius_km:
             return False
-        record.incidents[incident[1]] = incident
-        near = record.nearby.setdefault(incident[1], [])
-        if all(n[2] != fix[1] for n in near):
-            near.append((distance, fix[0], fix[1]))
+        record.incidents[incident.event_id] = incident
+        near = record.nearby.setdefault(incident.event_id, [])
+        if all(n.event_id != event_id for n in near):
+            near.append(Near(distance, t, event_id))
         return True
 
     def _judged(self, key: str, record: ExposureRecord) -> list[Finding]:
@@ -131,24 +162,27 @@ class IncidentNearbyDetector(Detector):
     def judge(self, key: str, record: ExposureRecord) -> Finding | None:
         proofs: dict[str, Proof] = {}
         for eid, incident in record.named.items():
-            proofs[eid] = Proof(eid, "incident.reported", incident[0], _describe(incident) + f", naming {key}")
+            proofs[eid] = Proof(eid, IncidentReported.TYPE, incident.time, _describe(incident) + f", naming {key}")
         if record.dispatched_at is not None:
             for eid, near in record.nearby.items():
-                in_transit = [n for n in near if record.dispatched_at <= n[1] <= record.received_at]
+                in_transit = [n for n in near if record.dispatched_at <= n.time <= record.received_at]
                 if eid in proofs or not in_transit:
                     continue
                 incident = record.incidents[eid]
-                distance, pos_time, pos_id = min(in_transit)
-                hours = abs(incident[0] - pos_time) / 3600
+                nearest = min(in_transit)
+                hours = abs(incident.time - nearest.time) / 3600
                 proofs[eid] = Proof(
-                    eid, "incident.reported", incident[0],
-                    f"{_describe(incident)}, {distance:.1f} km and {hours:.1f} h from the convoy",
+                    eid, IncidentReported.TYPE, incident.time,
+                    f"{_describe(incident)}, {nearest.distance_km:.1f} km and {hours:.1f} h from the convoy",
                 )
-                proofs[pos_id] = Proof(pos_id, "convoy.position", pos_time, f"convoy position nearest to {incident[2]}")
+                proofs[nearest.event_id] = Proof(
+                    nearest.event_id, ConvoyPosition.TYPE, nearest.time,
+                    f"convoy position nearest to {incident.incident_id}",
+                )
         if not proofs:
             return None
         incidents = sorted(
-            (p for p in proofs.values() if p.type == "incident.reported"), key=lambda p: (p.time, p.event_id)
+            (p for p in proofs.values() if p.type == IncidentReported.TYPE), key=lambda p: (p.time, p.event_id)
         )
         first = incidents[0]
         return Finding(
@@ -167,5 +201,5 @@ class IncidentNearbyDetector(Detector):
 
 
 def _describe(incident: Incident) -> str:
-    actor = f" by {incident[6]}" if incident[6] else ""
-    return f"{incident[5].replace('_', ' ')} {incident[2]}{actor}"
+    actor = f" by {incident.actor}" if incident.actor else ""
+    return f"{incident.kind.replace('_', ' ')} {incident.incident_id}{actor}"

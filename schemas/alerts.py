@@ -24,7 +24,8 @@ Severity = Literal["low", "medium", "high", "critical"]
 SEVERITIES: Final[tuple[Severity, ...]] = get_args(Severity)
 SubjectKind = Literal["shipment", "site", "beneficiary", "partner"]
 
-REFERENCE: Final = "Abidjan conclusions of 7 June 2012, para. 13"
+Reference = Literal["Abidjan conclusions of 7 June 2012, para. 13"]
+REFERENCE: Final[Reference] = get_args(Reference)[0]
 
 
 class AlertSubject(Model):
@@ -48,7 +49,7 @@ class Alert(Model):
     summary: str
     evidence: list[Evidence]
     raised_at: Timestamp
-    reference: Literal["Abidjan conclusions of 7 June 2012, para. 13"] = REFERENCE
+    reference: Reference = REFERENCE
     updated_at: Timestamp | None = Field(
         default=None, description="event time of the latest evidence (optional)"
     )

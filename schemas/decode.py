@@ -8,26 +8,17 @@ beneficiary's raw identifier, and reasons are logged and counted).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Final, Literal
+from typing import Final, Literal, get_args
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from schemas.events import EVENT_TYPES, Event
+from schemas.events import EVENT_ADAPTER, EVENT_TYPES, Event
 from schemas.exceptions import InvalidEventError
 
 RejectReason = Literal[
     "not_json", "not_an_object", "unknown_type", "missing_field", "invalid_value", "subject_mismatch"
 ]
-REJECT_REASONS: Final[tuple[RejectReason, ...]] = (
-    "not_json",
-    "not_an_object",
-    "unknown_type",
-    "missing_field",
-    "invalid_value",
-    "subject_mismatch",
-)
-
-_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Annotated[Event, Field(discriminator="type")])
+REJECT_REASONS: Final[tuple[RejectReason, ...]] = get_args(RejectReason)
 
 
 class Decoder:
@@ -39,7 +30,7 @@ class Decoder:
     def __call__(self, raw: bytes | str) -> Event:
         """Validate `raw` against the contract; raw beneficiary ids come back as tokens."""
         try:
-            return _EVENT_ADAPTER.validate_json(raw, context=self._context)
+            return EVENT_ADAPTER.validate_json(raw, context=self._context)
         except ValidationError as exc:
             reason, detail = _explain(exc)
             raise InvalidEventError(reason, detail) from None

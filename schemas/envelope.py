@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -13,6 +13,8 @@ class Envelope(Model):
     """Fields every event carries; subclasses fix `type` and `data`."""
 
     SUBJECT_FIELD: ClassVar[str] = ""
+    TYPE: ClassVar[str] = ""
+    """The subclass's `type`, e.g. "site.registered": set from its `Literal`."""
 
     specversion: Literal["1.0"]
     id: Identifier
@@ -22,6 +24,12 @@ class Envelope(Model):
     subject: Identifier
     datacontenttype: str | None = None
     data: Any
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        values = get_args(cls.model_fields["type"].annotation)
+        cls.TYPE = values[0] if len(values) == 1 else ""
 
     @property
     def at(self) -> float:

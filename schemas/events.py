@@ -6,9 +6,9 @@ Every envelope names the field of its `data` that its `subject` must equal
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Final, Literal, get_args
 
-from pydantic import AfterValidator, Field, ValidationInfo
+from pydantic import AfterValidator, Field, TypeAdapter, ValidationInfo
 
 from schemas.envelope import Envelope
 from schemas.geometry import MultiPolygon, Polygon
@@ -23,7 +23,6 @@ from schemas.types import (
     Place,
     Quantity,
     Timestamp,
-    Unit,
 )
 
 ZoneStatus = Literal["armed_group", "contested", "government"]
@@ -118,10 +117,7 @@ class StopData(Model):
     payment_demanded: bool = False
 
 
-class ReceivedItem(Model):
-    commodity: Identifier
-    unit: Unit
-    quantity: Quantity
+class ReceivedItem(Item):
     damaged: Annotated[float, Field(ge=0)] = 0.0
 
 
@@ -239,20 +235,13 @@ Event = (
     | IncidentReported
 )
 
-EVENT_TYPES: dict[str, type[Envelope]] = {
-    "site.registered": SiteRegistered,
-    "zone.declared": ZoneDeclared,
-    "partner.registered": PartnerRegistered,
-    "shipment.dispatched": ShipmentDispatched,
-    "convoy.position": ConvoyPosition,
-    "convoy.stop": ConvoyStop,
-    "shipment.received": ShipmentReceived,
-    "distribution.recorded": DistributionRecorded,
-    "feedback.received": FeedbackReceived,
-    "incident.reported": IncidentReported,
-}
+EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Annotated[Event, Field(discriminator="type")])
+"""Validates any event, choosing its model by `type`; its JSON Schema is the envelope union."""
 
-REFERENCE_TYPES = frozenset({"site.registered", "zone.declared", "partner.registered"})
+EVENT_TYPES: Final[dict[str, type[Envelope]]] = {model.TYPE: model for model in get_args(Event)}
+"""Type name -> envelope model, in the order of the `Event` union."""
+
+REFERENCE_TYPES: Final = frozenset({SiteRegistered.TYPE, ZoneDeclared.TYPE, PartnerRegistered.TYPE})
 """Applied first among events with the same `time`."""
 
 __all__ = [

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
-
-from pydantic import Field, TypeAdapter
+from typing import Any
 
 from schemas.alerts import Alert
-from schemas.events import EVENT_TYPES, Event
+from schemas.events import EVENT_ADAPTER, EVENT_TYPES
 
 SCHEMA_ID_BASE = "https://aidmon.invalid/schemas/v1/"
 
@@ -19,8 +17,7 @@ def schema_documents() -> dict[str, dict[str, Any]]:
     documents: dict[str, dict[str, Any]] = {}
     for event_type, model in EVENT_TYPES.items():
         documents[f"{event_type}.json"] = _document(model.model_json_schema(), event_type)
-    union = TypeAdapter(Annotated[Event, Field(discriminator="type")]).json_schema()
-    documents["event.json"] = _document(union, "event")
+    documents["event.json"] = _document(EVENT_ADAPTER.json_schema(), "event")
     documents["alert.json"] = _document(Alert.model_json_schema(), "alert")
     return documents
 

@@ -19,12 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.types import Identifier, Timestamp
 
-Status = Literal["open", "acknowledged", "confirmed", "dismissed", "resolved"]
 NewStatus = Literal["acknowledged", "confirmed", "dismissed", "resolved"]
+Status = Literal["open", NewStatus]
 STATUSES: Final[tuple[Status, ...]] = get_args(Status)
 
 TRANSITIONS: Final[dict[Status, frozenset[Status]]] = {
-    "open": frozenset({"acknowledged", "confirmed", "dismissed", "resolved"}),
+    "open": frozenset(get_args(NewStatus)),
     "acknowledged": frozenset({"confirmed", "dismissed", "resolved"}),
     "confirmed": frozenset({"dismissed", "resolved"}),
     "dismissed": frozenset({"acknowledged", "confirmed"}),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -13,8 +13,9 @@ Identifier = Annotated[str, Field(min_length=1, max_length=128)]
 Quantity = Annotated[float, Field(gt=0)]
 Unit = Literal["kg", "mt", "l"]
 
-KG_PER_UNIT: dict[str, float] = {"kg": 1.0, "mt": 1000.0, "l": 1.0}
-"""Quantities are kilograms; `mt` is 1000 kg and `l` (oil) counts as kg."""
+KG_PER_UNIT: Final[dict[Unit, float]] = {"kg": 1.0, "mt": 1000.0, "l": 1.0}
+"""Quantities are compared in kilograms: `mt` is 1000 kg and `l` (oil) counts as kg.
+`Item.kilograms` is the conversion; a raw JSON item converts with this table."""
 
 
 class Model(BaseModel):
@@ -30,6 +31,7 @@ class Item(Model):
 
     @property
     def kilograms(self) -> float:
+        """`quantity` in kilograms (see `KG_PER_UNIT`)."""
         return self.quantity * KG_PER_UNIT[self.unit]
 
 
