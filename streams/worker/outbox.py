@@ -1,0 +1,110 @@
+"""What one partition's worker has for the monitors of other partitions, sent in batches.
+
+An event whose state lives in another partition (a distribution's beneficiary token, a
+receipt's site, reference data and incidents everywhere), and the heartbeat's ticks and
+idle marks, go to that partition of `<app>-lanes`. Sending each as a message of its own
+costs a producer round and a consumer round per item; the `Outbox` gathers them per
+partition, in order, and sends each partition's items as one message when the worker
+flushes it (every `FLUSH_SECONDS`, before every checkpoint, and when a batch is full).
+
+A lanes message is framed, not JSON, so that an event's bytes travel as they are:
+
+    b"AIDLANES1" | header length (4 bytes, big-endian) | header (JSON) | bodies
+
+The header lists one `[kind, source, only, stamp, time, body length]` per item, and the
+bodies follow in the same order (an event's JSON; empty for ticks and idle marks).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Literal, NamedTuple
+
+from schemas.exceptions import WorkerError
+
+MAGIC = b"AIDLANES1"
+MAX_BATCH_BYTES = 512 * 1024  # a message stays well under Kafka's 1 MB default
+MAX_BATCH_ITEMS = 2000
+FLUSH_SECONDS = 0.02  # how long an item may wait for its batch: a fiftieth of a second of latency
+
+LaneKind = Literal["event", "tick", "idle"]
+
+
+class LaneItem(NamedTuple):
+    """One thing for a partition's monitor: an event (its JSON in `body`), or a source's tick or idleness."""
+
+    kind: LaneKind
+    source: str  # the partition of aid.events.v1 it came from, as "events-P"
+    only: tuple[str, ...] = ()  # an event's typologies that apply in the receiving partition
+    stamp: float | None = None  # the Kafka timestamp of the message that brought it (seconds)
+    time: float | None = None  # a tick's event time
+    body: bytes = b""
+
+
+def encode_batch(items: list[LaneItem]) -> bytes:
+    """One lanes message carrying `items` in order."""
+    header = json.dumps([[i.kind, i.source, i.only, i.stamp, i.time, len(i.body)] for i in items]).encode()
+    return b"".join([MAGIC, struct.pack(">I", len(header)), header, *(i.body for i in items)])
+
+
+def decode_batch(value: bytes) -> list[LaneItem]:
+    """The items of one lanes message; a `WorkerError` if it is not one."""
+    if not value.startswith(MAGIC) or len(value) < len(MAGIC) + 4:
+        raise WorkerError("not a lanes message of this version (a foreign producer on an internal topic?)")
+    start = len(MAGIC) + 4
+    (length,) = struct.unpack(">I", value[len(MAGIC):start])
+    try:
+        rows = json.loads(value[start:start + length])
+        at, items = start + length, []
+        for kind, source, only, stamp, time, size in rows:
+            items.append(LaneItem(kind, source, tuple(only), stamp, time, value[at:at + size]))
+            at += size
+    except (ValueError, TypeError) as exc:
+        raise WorkerError(f"a lanes message with an unreadable header: {exc}") from None
+    if at != len(value):
+        raise WorkerError(f"a lanes message of {len(value)} bytes whose header accounts for {at}")
+    return items
+
+
+class Outbox:
+    """Items waiting for their partition's next lanes message."""
+
+    def __init__(self) -> None:
+        self._items: dict[int, list[LaneItem]] = {}
+        self._bytes: dict[int, int] = {}
+        self._ready: list[tuple[int, bytes]] = []  # full batches, encoded, in order
+
+    def __len__(self) -> int:
+        return len(self._ready) + sum(len(items) for items in self._items.values())
+
+    def add(self, partition: int, item: LaneItem) -> bool:
+        """Queue `item` for `partition`; True when a batch is full and waits to be sent."""
+        size = len(item.body) + 64
+        items = self._items.setdefault(partition, [])
+        if items and self._bytes[partition] + size > MAX_BATCH_BYTES:
+            self._seal(partition)
+            items = self._items[partition] = []
+        items.append(item)
+        self._bytes[partition] = self._bytes.get(partition, 0) + size
+        if len(items) >= MAX_BATCH_ITEMS:
+            self._seal(partition)
+        return self.full
+
+    @property
+    def full(self) -> bool:
+        """A batch is full: send it without waiting for the next flush."""
+        return bool(self._ready)
+
+    def take(self) -> list[tuple[int, bytes]]:
+        """Every lanes message to send now, as (partition, value), oldest first per partition."""
+        for partition in list(self._items):
+            self._seal(partition)
+        out, self._ready = self._ready, []
+        return out
+
+    def _seal(self, partition: int) -> None:
+        items = self._items.pop(partition, None)
+        self._bytes.pop(partition, None)
+        if items:
+            self._ready.append((partition, encode_batch(items)))
