@@ -55,7 +55,7 @@ class Topics:
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class WorkerContext:
     """One worker's app and the objects its agents, timers and outputs work with."""
 
@@ -71,7 +71,6 @@ class WorkerContext:
     metrics: Metrics
     pseudonymiser: Pseudonymiser
     decode: Decoder  # publishers' events, raw beneficiary ids pseudonymised
-    colocated: bool | None = None  # aid.events.v1 has kafka.partitions partitions (None: not known yet)
 
     @classmethod
     def build(

@@ -16,7 +16,6 @@ array of events (contract 1.1, batches): each is judged alone and placed by its 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping
 
 from faust.types import Message
@@ -29,8 +28,6 @@ from streams.rejects import MAX_KEPT_RAW_BYTES, reject_record
 from streams.worker.context import WorkerContext
 from streams.worker.lanes import route
 from streams.worker.outbox import LaneItem
-
-log = logging.getLogger("aidmon.worker")
 
 BATCH_TYPE = "application/cloudevents-batch+json"
 
@@ -45,21 +42,6 @@ async def take_in(ctx: WorkerContext, message: Message) -> list[Alert]:
             alerts += await _take_one(ctx, message, item, index)
         return alerts
     return await _take_one(ctx, message, value, None)
-
-
-def colocated(ctx: WorkerContext) -> bool:
-    """Whether aid.events.v1 has `kafka.partitions` partitions, so that Faust gives its
-    partition P and the state of P to the same worker. If not, every part of every event
-    goes through the lanes (correct, only slower), and the worker says so once."""
-    if ctx.colocated is None:
-        found = ctx.app.consumer.topic_partitions(EVENTS)
-        if found is None:
-            return False  # not known yet: the lanes are always right
-        ctx.colocated = found == ctx.settings.kafka.partitions
-        if not ctx.colocated:
-            log.warning("%s has %d partitions but kafka.partitions is %d: every event goes through the lanes; "
-                        "give them the same count for speed", EVENTS, found, ctx.settings.kafka.partitions)
-    return ctx.colocated
 
 
 def content_type(message: Message) -> str:
@@ -94,10 +76,9 @@ async def _take_one(ctx: WorkerContext, message: Message, value: bytes, index: i
         return []
     ctx.metrics.events.labels(event.type, ctx.metrics.source(event.source), "accepted").inc()
     source, stamp = f"events-{partition}", message.timestamp
-    here = partition if colocated(ctx) else -1
     alerts: list[Alert] = []
     for target, only, copy in route(event, ctx.settings.kafka.partitions):
-        if target == here:
+        if target == partition:
             alerts += ctx.monitors.process(partition, copy, source, only)
         else:
             ctx.outbox.add(target, LaneItem("event", source, tuple(sorted(only)), stamp, None, _body(copy)))
