@@ -40,8 +40,6 @@ def add_live_commands(commands: Any) -> None:
     publish = commands.add_parser("publish", help="validate a JSONL file and send its events to aid.events.v1")
     publish.add_argument("events", type=Path)
     publish.add_argument("--rate", type=float, help="events per second (default: as fast as acknowledged)")
-    publish.add_argument("--batch", type=int, default=1, metavar="N",
-                         help="send CloudEvents JSON batches of up to N events a message (default 1: one event each)")
     _broker_and_config(publish)
     publish.set_defaults(run=run_publish)
 
@@ -127,7 +125,7 @@ def run_publish(args: argparse.Namespace) -> int:
         print(f"aidmon: error: cannot read {args.events}: {exc.strerror}", file=sys.stderr)
         return 2
     with source:
-        summary = publish(source, settings.broker, make_pseudonymiser(settings), args.rate, batch=args.batch)
+        summary = publish(source, settings.broker, make_pseudonymiser(settings), args.rate)
     print(summary.render())
     return 0 if summary.failed == 0 and summary.acknowledged == summary.sent else 1
 

@@ -1,7 +1,4 @@
-"""`aidmon publish`: validate a JSONL file and send its valid events to aid.events.v1, one a
-message keyed by its subject, or with `--batch N` as CloudEvents JSON batches (a JSON array
-of up to N events in one message, header `content-type: application/cloudevents-batch+json`,
-keyed by its first event's subject): the contract's batch form for bulk publishers."""
+"""`aidmon publish`: validate a JSONL file and send its valid events to aid.events.v1."""
 
 from __future__ import annotations
 
@@ -10,7 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO
 
 from schemas.decode import Decoder
 from schemas.exceptions import InvalidEventError
@@ -34,61 +31,26 @@ class PublishSummary:
         )
 
 
-BATCH_TYPE = b"application/cloudevents-batch+json"
-MAX_BATCH_BYTES = 900 * 1024  # a batch is one Kafka message: under the broker's 1 MB default
-
-
-class _Sender:
-    """Sends events one a message, or `batch` at a time as CloudEvents JSON batches; keeps
-    each send's future with the number of events it carries."""
-
-    def __init__(self, producer: Any, batch: int) -> None:
-        self._producer, self._batch = producer, batch
-        self._waiting: list[tuple[bytes, bytes]] = []  # (key, value) of the batch being filled
-        self._size = 0
-        self.futures: list[tuple[Any, int]] = []
-
-    def add(self, key: bytes, value: bytes) -> None:
-        if self._batch <= 1:
-            self.futures.append((self._producer.send(EVENTS, key=key, value=value), 1))
-            return
-        if self._waiting and self._size + len(value) + 1 > MAX_BATCH_BYTES:
-            self.flush()
-        self._waiting.append((key, value))
-        self._size += len(value) + 1
-        if len(self._waiting) >= self._batch:
-            self.flush()
-
-    def flush(self) -> None:
-        """Send the batch being filled, keyed by its first event's subject."""
-        if not self._waiting:
-            return
-        value = b"[" + b",".join(v for _, v in self._waiting) + b"]"
-        future = self._producer.send(EVENTS, key=self._waiting[0][0], value=value,
-                                     headers=[("content-type", BATCH_TYPE)])
-        self.futures.append((future, len(self._waiting)))
-        self._waiting, self._size = [], 0
-
-
 def publish(
     lines: Iterable[bytes],
     broker: str,
     pseudonymiser: Pseudonymiser,
     rate: float | None = None,
     report: IO[str] = sys.stderr,
-    batch: int = 1,
 ) -> PublishSummary:
-    """Send every valid line keyed by its subject (idempotent producer, acks=all); with
-    `batch` > 1, as CloudEvents JSON batches of up to `batch` events a message."""
+    """Send every valid line keyed by its subject (idempotent producer, acks=all)."""
     from kafka import KafkaProducer
 
     decode = Decoder(pseudonymiser)
     summary = PublishSummary()
     producer = KafkaProducer(
-        bootstrap_servers=bootstrap_servers(broker), acks="all", enable_idempotence=True, linger_ms=10,
+        bootstrap_servers=bootstrap_servers(broker),
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=10,
         client_id="aidmon-publish",
     )
-    sender = _Sender(producer, batch)
+    futures = []
     started = time.monotonic()
     try:
         for number, line in enumerate(lines, start=1):
@@ -105,22 +67,17 @@ def publish(
                 delay = started + summary.sent / rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            sender.add(event.subject.encode("utf-8"), tokenised(line.strip(), pseudonymiser))
+            value = tokenised(line.rstrip(b"\r\n"), pseudonymiser)
+            futures.append(producer.send(EVENTS, key=event.subject.encode("utf-8"), value=value))
             summary.sent += 1
-        sender.flush()
         producer.flush(timeout=60)
     finally:
-        _confirm(sender.futures, summary, report)
+        for future in futures:
+            try:
+                future.get(timeout=30)
+                summary.acknowledged += 1
+            except Exception as exc:  # delivery failed: counted and reported, never silent
+                summary.failed += 1
+                print(f"delivery failed: {type(exc).__name__}: {exc}", file=report)
         producer.close(timeout=10)
     return summary
-
-
-def _confirm(futures: list[tuple[Any, int]], summary: PublishSummary, report: IO[str]) -> None:
-    """Count what the broker acknowledged; a failed delivery is counted and reported, never silent."""
-    for future, count in futures:
-        try:
-            future.get(timeout=30)
-            summary.acknowledged += count
-        except Exception as exc:
-            summary.failed += count
-            print(f"delivery failed: {type(exc).__name__}: {exc}", file=report)

@@ -1,17 +1,12 @@
 """The Faust worker: the detectors of `agents/` on Kafka, wired by `build_app`.
 
-    aid.events.v1[P] ──detect (P's monitor)──► diversion.alerts.v1
-          │               ▲      │ parts for other partitions (outbox, in batches)
-          ▼               │      ▼
-    aid.rejects.v1     <app>-lanes[Q] ──detect (Q's monitor)──► diversion.alerts.v1
-                          ▲
-                          └── heartbeat timer (ticks, idle marks)
+    aid.events.v1 --route--> <app>-lanes --detect--> diversion.alerts.v1
+         |                      ^  (ticks, idle marks)
+         +--> aid.rejects.v1    +-- heartbeat timer
 
-`detect` (`streams.worker.detect`) reads both topics; an event is applied in the partition
-where it arrives (`streams.worker.intake`) and its parts for other partitions go on in
-batches (`streams.worker.outbox`); the heartbeat (`streams.worker.heartbeat`) tells every
-partition how far each source has got. Each is a function of the stream (or of nothing)
-and the `WorkerContext` (`streams.worker.context`) they share. The HTTP API,
+`route` and the heartbeat live in `streams.worker.route`; `detect`, the checkpoint timer
+and the revocation handler in `streams.worker.detect`. Each is a function of the stream (or
+of nothing) and the `WorkerContext` (`streams.worker.context`) they share. The HTTP API,
 webhook delivery and the gauges are wired on by `streams.outputs.wiring`.
 """
 
@@ -27,9 +22,9 @@ from agents.names import ListedName
 from schemas.privacy import Pseudonymiser
 from streams.outputs.wiring import attach_outputs
 from streams.settings import Settings
-from streams.worker import detect
+from streams.worker import detect, route
 from streams.worker.context import WorkerContext
-from streams.worker.outbox import FLUSH_SECONDS
+from streams.worker.monitors import CHECKPOINT_SECONDS
 
 
 def build_app(
@@ -45,17 +40,21 @@ def build_app(
     ctx = WorkerContext.build(app, settings, sanctions, pseudonymiser)
     attach_outputs(ctx)
 
-    @app.agent(ctx.topics.intake, name="detect", concurrency=1)
-    async def detect_alerts(stream: faust.StreamT[bytes]) -> None:
-        await detect.detect_alerts(ctx, stream)
+    @app.agent(ctx.topics.events, name="route")
+    async def route_events(stream: faust.StreamT[bytes]) -> None:
+        await route.route_events(ctx, stream)
 
     @app.timer(interval=settings.kafka.tick_seconds)  # type: ignore[untyped-decorator]
     async def heartbeat() -> None:
-        await detect.tick(ctx)
+        await route.heartbeat(ctx)
 
-    @app.timer(interval=FLUSH_SECONDS)  # type: ignore[untyped-decorator]
-    async def flush() -> None:
-        await detect.flush(ctx)
+    @app.agent(ctx.topics.lanes, name="detect", concurrency=1)
+    async def detect_alerts(stream: faust.StreamT[bytes]) -> None:
+        await detect.detect_alerts(ctx, stream)
+
+    @app.timer(interval=CHECKPOINT_SECONDS)  # type: ignore[untyped-decorator]
+    async def checkpoint() -> None:
+        await detect.checkpoint(ctx)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:

@@ -1,7 +1,7 @@
 """What the worker's agents, timers and outputs share: `Topics`, the Faust topics of the
 live path, and `WorkerContext`, the one object they are all given (settings, app, topics,
-table, monitors, progress, offsets, outbox, metrics, decoder). Each object in it changes its
-own state; the agent and timers are functions over it (`streams.worker.detect`).
+table, monitors, progress, offsets, metrics, decoder). Each object in it changes its own
+state; the agents are functions over it (`streams.worker.route`, `streams.worker.detect`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from streams.kafka.topics import ALERT_STATUS, ALERTS, EVENTS, REJECTS, WEBHOOK_
 from streams.outputs.metrics import Metrics, create
 from streams.settings import KafkaSettings, Settings
 from streams.worker.monitors import Monitors
-from streams.worker.outbox import Outbox
 from streams.worker.progress import HandledOffsets, Progress
 
 # Every topic of the worker carries bytes as they are: the agents decode and encode themselves.
@@ -33,8 +32,8 @@ RAW_BYTES: Final[dict[str, Any]] = {
 class Topics:
     """The worker's topics, as Faust objects."""
 
-    intake: TopicT  # aid.events.v1 and <app>-lanes, co-partitioned: what `detect` reads
-    lanes: TopicT  # <app>-lanes, as the outbox writes to it
+    events: TopicT  # aid.events.v1, as `route` reads it (all its partitions)
+    lanes: TopicT  # <app>-lanes: `route` writes, `detect` reads
     rejects: TopicT  # aid.rejects.v1
     alerts: TopicT  # diversion.alerts.v1: `detect` writes, `deliver` reads
     status: TopicT  # diversion.alert-status.v1: the API's audit records, one partition
@@ -45,7 +44,7 @@ class Topics:
     def make(cls, app: faust.App, kafka: KafkaSettings) -> Topics:
         partitions = kafka.partitions
         return cls(
-            intake=app.topic(EVENTS, lanes_topic(kafka.app_id), partitions=partitions, **RAW_BYTES),
+            events=app.topic(EVENTS, partitions=partitions, **RAW_BYTES),
             lanes=app.topic(lanes_topic(kafka.app_id), partitions=partitions, internal=True, **RAW_BYTES),
             rejects=app.topic(REJECTS, **RAW_BYTES),
             alerts=app.topic(ALERTS, **RAW_BYTES),
@@ -66,7 +65,6 @@ class WorkerContext:
     monitors: Monitors
     progress: Progress
     offsets: HandledOffsets
-    outbox: Outbox
     registry: CollectorRegistry
     metrics: Metrics
     pseudonymiser: Pseudonymiser
@@ -84,6 +82,5 @@ class WorkerContext:
         return cls(
             settings=settings, app=app, topics=Topics.make(app, settings.kafka), table=table,
             monitors=Monitors(settings, sanctions, table), progress=Progress(), offsets=HandledOffsets(),
-            outbox=Outbox(),
             registry=registry, metrics=metrics, pseudonymiser=pseudonymiser, decode=Decoder(pseudonymiser),
         )

@@ -1,11 +1,7 @@
-"""Which partition keeps the state each detector needs for an event.
+"""Which partition of the monitor's input keeps the state each detector needs for an event.
 
-Detectors keep state keyed by their subject: a shipment, a site, a beneficiary token. The
-partition of a key is Kafka's own for a keyed message (murmur2, as the Java client, aiokafka
-and kafka-python compute it), so an event published keyed by its `subject`, as the contract
-asks, already sits in the partition of aid.events.v1 that keeps its subject's state: the
-worker applies it there and sends on only what another key needs. An
-event goes to the partition of each key it feeds, naming the typologies
+Detectors keep state keyed by their subject: a shipment, a site, a beneficiary token. An
+event goes to the partition of each key it feeds, as one message naming the typologies
 that apply there. Reference data goes to every partition. An incident goes to every
 partition too (any partition may hold a convoy near it), but only the partition of the
 shipment it names is told the name (the others get a copy without it), so that the naming
@@ -14,10 +10,8 @@ rule fires exactly once.
 
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
-from functools import lru_cache
-
-from kafka.partitioner import murmur2
 
 from schemas.events import (
     REFERENCE_TYPES,
@@ -38,14 +32,8 @@ Target = tuple[int, frozenset[str], Event]  # partition, typologies that apply t
 
 
 def partition_of(key: str, partitions: int) -> int:
-    """The partition of a state key: Kafka's default for a message keyed `key` (the same in
-    every worker, every run, and every client that keys by subject)."""
-    return _hash(key) % partitions
-
-
-@lru_cache(maxsize=1 << 16)  # subjects recur: a shipment's positions, a site's distributions
-def _hash(key: str) -> int:
-    return int(murmur2(key.encode("utf-8"))) & 0x7FFFFFFF
+    """A stable partition for a state key (the same in every worker and every run)."""
+    return zlib.crc32(key.encode("utf-8")) % partitions
 
 
 def route(event: Event, partitions: int) -> list[Target]:

@@ -1,6 +1,6 @@
-"""`Monitors`: the `agents.monitor.Monitor` of each partition this worker holds, its state in
-the table `state` (`streams.worker.table_store`), and the checkpoints that write that state
-before the messages that changed it are acknowledged.
+"""`Monitors`: the `agents.monitor.Monitor` of each lanes partition this worker holds, its
+state in the table `state` (`streams.worker.table_store`), and the checkpoints that write
+that state before the lanes messages that changed it are acknowledged.
 
 A checkpoint runs every `CHECKPOINT_MESSAGES` messages or `CHECKPOINT_SECONDS`, so a
 worker that dies re-processes what its changelog may lack. A partition taken over hands
@@ -10,6 +10,7 @@ ids stable.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -20,10 +21,8 @@ from agents.monitor import Monitor
 from agents.names import ListedName
 from schemas.alerts import Alert
 from schemas.decode import Decoder
-from schemas.events import Event
 from schemas.exceptions import WorkerError
 from streams.settings import Settings
-from streams.worker.outbox import LaneItem
 from streams.worker.table_store import PartitionStores
 
 CHECKPOINT_MESSAGES = 500
@@ -36,7 +35,7 @@ def _no_raw_identifiers(value: str) -> str:
 
 
 class Monitors:
-    """One monitor per partition, made when the partition's first message arrives."""
+    """One monitor per lanes partition, made when the partition's first message arrives."""
 
     def __init__(self, settings: Settings, sanctions: list[ListedName] | None, table: Any) -> None:
         self._settings = settings
@@ -56,29 +55,26 @@ class Monitors:
             return monitor, []
         stores = PartitionStores(self._table, partition)
         monitor = Monitor(self._settings.detectors, self._sanctions, stores)
-        monitor.expect([f"events-{p}" for p in range(self._settings.kafka.partitions)])
         self._by_partition[partition] = (monitor, stores)
         again = monitor.alerts()
         self._raised.update(alert.alert_id for alert in again)
         return monitor, again
 
-    def process(self, partition: int, event: Event, source: str, only: frozenset[str]) -> list[Alert]:
-        """Apply an event (decoded from aid.events.v1 or a lanes message) to the partition's
-        monitor; the alerts to send: those of a partition just taken over, then those it raised
-        or changed."""
+    def handle(self, partition: int, value: bytes) -> tuple[list[Alert], list[Alert], float | None]:
+        """Alerts to send again (a partition taken over), alerts raised or changed, and the
+        Kafka timestamp of the event that triggered them."""
         monitor, again = self._monitor(partition)
-        return again + monitor.process(event, source=source, only=only)
-
-    def apply(self, partition: int, item: LaneItem) -> list[Alert]:
-        """Apply one item of a lanes message to the partition's monitor; the alerts to send."""
-        if item.kind == "event":
-            return self.process(partition, self._decode(item.body), item.source, frozenset(item.only))
-        monitor, again = self._monitor(partition)
-        if item.kind == "tick" and item.time is not None:
-            return again + monitor.tick(item.source, item.time)
-        if item.kind == "idle":
-            return again + monitor.idle(item.source)
-        raise WorkerError(f"unknown lanes item kind {item.kind!r}")
+        message = json.loads(value)
+        kind, source, stamp = message["kind"], message["source"], message.get("stamp")
+        if kind == "event":
+            only = frozenset(message["only"]) if message["only"] else frozenset()
+            event = self._decode(json.dumps(message["event"]))
+            return again, monitor.process(event, source=source, only=only), stamp
+        if kind == "tick":
+            return again, monitor.tick(source, float(message["time"])), stamp
+        if kind == "idle":
+            return again, monitor.idle(source), stamp
+        raise WorkerError(f"unknown lanes message kind {kind!r}")
 
     def first_raised(self, alerts: list[Alert]) -> list[Alert]:
         """Those of `alerts` not raised before (not updates, not re-sends); they count as raised now."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -11,7 +12,6 @@ from schemas.exceptions import WorkerError
 from streams.settings import Settings
 from streams.worker.lanes import route
 from streams.worker.monitors import CHECKPOINT_MESSAGES, Monitors
-from streams.worker.outbox import LaneItem
 from tests import support as s
 
 
@@ -40,10 +40,11 @@ class Held:
         self.acked.append(len(self.table.data))
 
 
-def _lane(event: Event) -> LaneItem:
-    """The lanes item another partition would send of `event`, with one partition."""
+def _lane(event: Event) -> bytes:
+    """The lanes message the router makes of `event` with one partition."""
     [(_, only, copy)] = route(event, 1)
-    return LaneItem("event", "events-0", tuple(sorted(only)), 1.0, None, copy.model_dump_json().encode())
+    return json.dumps({"kind": "event", "source": "events-0", "only": sorted(only), "stamp": 1.0,
+                       "event": copy.model_dump(mode="json")}).encode()
 
 
 def _short_delivery() -> list[Event]:
@@ -55,7 +56,7 @@ def test_events_are_acknowledged_only_after_a_checkpoint_wrote_their_state() -> 
     table, acked = Table(), []
     monitors = Monitors(Settings(), None, table)
     for event in _short_delivery():
-        monitors.apply(0, _lane(event))
+        monitors.handle(0, _lane(event))
         monitors.hold(Held(table, acked))  # type: ignore[arg-type]
     assert acked == [] and table.data == {} and not monitors.due()
     monitors.checkpoint()
@@ -80,18 +81,19 @@ def test_a_partition_taken_over_sends_its_alerts_again_and_counts_them_as_raised
     they are not counted as raised a second time."""
     table = Table()
     first = Monitors(Settings(), None, table)
-    raised = [alert for event in _short_delivery() for alert in first.apply(0, _lane(event))]
+    raised = [alert for event in _short_delivery() for alert in first.handle(0, _lane(event))[1]]
     assert raised and first.first_raised(raised) == raised
     first.checkpoint()
     first.forget([0])
     second = Monitors(Settings(), None, table)
-    again = second.apply(0, LaneItem("tick", "events-0", time=s.at(hours=4).timestamp()))
-    assert [a.alert_id for a in again] == [a.alert_id for a in raised]
+    tick = json.dumps({"kind": "tick", "source": "events-0", "time": s.at(hours=4).timestamp()}).encode()
+    again, _, stamp = second.handle(0, tick)
+    assert [a.alert_id for a in again] == [a.alert_id for a in raised] and stamp is None
     assert second.first_raised(again) == []
 
 
-def test_an_unknown_lanes_item_is_a_worker_error() -> None:
-    """A lanes item of a kind the worker never writes raises WorkerError."""
+def test_an_unknown_lanes_message_is_a_worker_error() -> None:
+    """A lanes message of a kind the router never writes raises WorkerError."""
     monitors = Monitors(Settings(), None, Table())
-    with pytest.raises(WorkerError, match="unknown lanes item kind"):
-        monitors.apply(0, LaneItem("nonsense", "events-0"))  # type: ignore[arg-type]
+    with pytest.raises(WorkerError, match="unknown lanes message kind"):
+        monitors.handle(0, json.dumps({"kind": "nonsense", "source": "events-0"}).encode())
