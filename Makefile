@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := out/demo
 
-.PHONY: demo test check lint typecheck bench clean
+.PHONY: demo test check lint typecheck bench bench-stream clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ typecheck: $(STAMP)
 ## bench: replay speed and memory against a bare json.loads loop (prints ratios)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/replay_speed.py
+
+## bench-stream: the worker on a local broker against a bare consumer and a minimal Faust agent, both mixes (prints ratios, ~15 min)
+bench-stream: $(STAMP)
+	scripts/test-tools.sh
+	$(BIN)/python benchmarks/stream_speed.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

@@ -47,6 +47,10 @@ def add_offline_commands(commands: Any) -> None:
     generate.add_argument("--shipments", type=int, default=150)
     generate.add_argument("--seed", type=int, default=7)
     generate.add_argument("--clean", action="store_true", help="no duplicates, disorder or malformed lines")
+    generate.add_argument(
+        "--mix", default="default",
+        help="default (mostly distributions) or convoys-and-camps (38 %% convoy positions, a camp served in 3 rounds)",
+    )
     generate.set_defaults(run=run_generate)
 
 
@@ -113,7 +117,10 @@ def run_schemas_export(args: argparse.Namespace) -> int:
 def run_generate(args: argparse.Namespace) -> int:
     from streams.dev import synthetic
 
-    data = synthetic.generate(seed=args.seed, shipments=args.shipments, noise=not args.clean)
+    if args.mix not in synthetic.MIXES:
+        print(f"aidmon: error: unknown mix {args.mix!r}: use one of {', '.join(synthetic.MIXES)}", file=sys.stderr)
+        return 2
+    data = synthetic.generate(seed=args.seed, shipments=args.shipments, noise=not args.clean, mix=args.mix)
     for path in (args.out, args.truth, args.sanctions):
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)

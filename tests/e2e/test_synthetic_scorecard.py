@@ -19,12 +19,13 @@ def _aidmon(*args: str) -> subprocess.CompletedProcess[str]:
     return run
 
 
-@pytest.mark.parametrize("seed", [101, 202, 303])
-def test_replay_finds_exactly_the_planted_findings(seed: int, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("seed", "mix"), [(101, "default"), (202, "default"), (303, "default"),
+                                         (404, "convoys-and-camps")])
+def test_replay_finds_exactly_the_planted_findings(seed: int, mix: str, tmp_path: Path) -> None:
     """Every planted finding, nothing else, one alert per finding; the raw id's double collection is caught."""
     events, truth_file, names = tmp_path / "events.jsonl", tmp_path / "truth.json", tmp_path / "list.xml"
     _aidmon("generate", "--out", str(events), "--truth", str(truth_file), "--sanctions", str(names),
-            "--seed", str(seed), "--shipments", "120")
+            "--seed", str(seed), "--shipments", "120", "--mix", mix)
     alerts_file, rejects_file = tmp_path / "alerts.jsonl", tmp_path / "rejects.jsonl"
     run = _aidmon("replay", str(events), "--sanctions", str(names), "--alerts", str(alerts_file),
                   "--rejects", str(rejects_file))

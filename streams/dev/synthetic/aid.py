@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from streams.dev.synthetic.places import POINTS, SITES, Site
-from streams.dev.synthetic.records import DAYS, ROUND_DAYS, START, WFP, Builder
+from streams.dev.synthetic.mixes import Mix
+from streams.dev.synthetic.places import Site
+from streams.dev.synthetic.records import DAYS, START, WFP, Builder
 from streams.dev.synthetic.shipments import Trip
 
 SHARE = 0.215  # normal distribution hands out at most this share of what a site received
@@ -40,25 +41,27 @@ def _token(rng: random.Random) -> str:
     return f"tok_{rng.getrandbits(128):032x}"
 
 
-def _round_day(rng: random.Random, rnd: int) -> int:
-    return rnd * ROUND_DAYS + rng.randrange(min(ROUND_DAYS, DAYS - rnd * ROUND_DAYS))
+def _round_day(rng: random.Random, rnd: int, days: int) -> int:
+    return rnd * days + rng.randrange(min(days, DAYS - rnd * days))
 
 
-def _visits(rng: random.Random, pools: dict[str, list[str]], shipments: int) -> list[Visit]:
-    weights = [p.weight for p in POINTS]
+def _visits(rng: random.Random, pools: dict[str, list[str]], shipments: int, mix: Mix) -> list[Visit]:
+    points, days, last = mix.points, mix.round_days, mix.rounds - 1
+    weights = [p.weight for p in points]
     visits = []
     for _ in range(max(5, round(shipments / 6))):  # same token twice in a round
-        rnd, first = rng.randrange(1, 6), rng.choices(POINTS, weights)[0]
-        second = first if rng.random() < 0.6 else rng.choices(POINTS, weights)[0]
+        rnd, first = rng.randrange(1, last + 1), rng.choices(points, weights)[0]
+        second = first if rng.random() < 0.6 else rng.choices(points, weights)[0]
         token = rng.choice(pools[first.site_id])
-        visits += [Visit(s.site_id, rnd, _round_day(rng, rnd), token) for s in (first, second)]
+        visits += [Visit(s.site_id, rnd, _round_day(rng, rnd, days), token) for s in (first, second)]
     raw = f"MLI-MBR-{rng.randrange(10000, 100000)}"  # a raw id: its token depends on the secret
-    visits += [Visit("CMP-MBR", 4, _round_day(rng, 4), raw) for _ in range(2)]
+    rnd = min(4, last)
+    visits += [Visit("CMP-MBR", rnd, _round_day(rng, rnd, days), raw) for _ in range(2)]
     for token in rng.sample(pools["DP-KID"], rng.randint(15, 30)):  # before any receipt
         visits.append(Visit("DP-KID", 0, 0, token, ("sorghum",)))
-    rnd = rng.randrange(1, 6)
+    rnd = rng.randrange(1, last + 1)
     for token in rng.sample(pools["DP-MEN"], rng.randint(12, 25)):  # csb never reaches Menaka
-        visits.append(Visit("DP-MEN", rnd, rnd * ROUND_DAYS, token, ("csb",)))
+        visits.append(Visit("DP-MEN", rnd, rnd * days, token, ("csb",)))
     return visits
 
 
@@ -84,15 +87,15 @@ def _ration(size: int, received: Counter[str], given: Counter[str], share: float
 
 
 def _serve(b: Builder, site: Site, receipts: list[tuple[datetime, dict[str, float], str]], pool: list[str],
-           visits: list[Visit], rules: dict[int, tuple[int, float | None]]) -> None:
+           visits: list[Visit], rules: dict[int, tuple[int, float | None]], mix: Mix) -> None:
     """Day by day: planned visits first, then households in random order, while stock lasts."""
     rng, received, given, k, last = b.rng, Counter[str](), Counter[str](), 0, ""
-    source = "/agencies/unhcr/mrt" if site.kind == "camp" else WFP
+    source, days = "/agencies/unhcr/mrt" if site.kind == "camp" else WFP, mix.round_days
     order: list[str] = []
     served: set[str] = set()
     for day in range(DAYS):
-        rnd = day // ROUND_DAYS
-        if day % ROUND_DAYS == 0:
+        rnd = day // days
+        if day % days == 0:
             order, served, at = rng.sample(pool, len(pool)), set(), 0
         opens = START + timedelta(days=day, hours=8)
         while k < len(receipts) and receipts[k][0] < opens:
@@ -122,42 +125,42 @@ def _serve(b: Builder, site: Site, receipts: list[tuple[datetime, dict[str, floa
             at += 1
         times = sorted(opens + timedelta(seconds=rng.uniform(0, 9 * 3600)) for _ in rows)
         for when, (beneficiary, size, items) in zip(times, rows, strict=True):
-            data = {"site_id": site.site_id, "round_id": f"R2012-{rnd + 1:02d}", "beneficiary": beneficiary,
+            data = {"site_id": site.site_id, "round_id": mix.round_id(rnd), "beneficiary": beneficiary,
                     "household_size": size, "items": items}
             if last and rng.random() < 0.2:
                 data["shipment_id"] = last
             b.emit("distribution.recorded", when, site.site_id, data, source)
 
 
-def distribute(b: Builder, trips: list[Trip], shipments: int) -> dict[str, list[str]]:
+def distribute(b: Builder, trips: list[Trip], shipments: int, mix: Mix) -> dict[str, list[str]]:
     """Rounds at every point; plants over-distribution at Kidal (before receipts), Menaka
     (csb never received) and Ansongo (116 % of caseload); Bourem serves 105 % (near miss)."""
-    rng = b.rng
-    pools = {p.site_id: [_token(rng) for _ in range(math.ceil(1.3 * p.caseload))] for p in POINTS}
-    visits = _visits(rng, pools, shipments)
+    rng, sites, last = b.rng, mix.sites, mix.rounds - 1
+    pools = {p.site_id: [_token(rng) for _ in range(math.ceil(1.3 * p.caseload))] for p in mix.points}
+    visits = _visits(rng, pools, shipments, mix)
     receipts: dict[str, list[tuple[datetime, dict[str, float], str]]] = defaultdict(list)
     for trip in trips:
         if trip.receipt is not None:
             receipts[trip.dest.site_id].append((trip.receipt.time, kilograms(trip.receipt.data["items"]), trip.sid))
     rules: dict[str, dict[int, tuple[int, float | None]]] = {
-        "DP-ANS": {rng.randrange(1, 6): (math.ceil(1.16 * SITES["DP-ANS"].caseload), None)},
-        "DP-BRM": {5: (math.ceil(1.05 * SITES["DP-BRM"].caseload), 0.9)}}
-    for p in POINTS:
+        "DP-ANS": {rng.randrange(1, last + 1): (math.ceil(1.16 * sites["DP-ANS"].caseload), None)},
+        "DP-BRM": {last: (math.ceil(1.05 * sites["DP-BRM"].caseload), 0.9)}}
+    for p in mix.points:
         mine = [v for v in visits if v.site == p.site_id]
         _serve(b, p, sorted(receipts[p.site_id], key=lambda r: (r[0], r[2])), pools[p.site_id], mine,
-               rules.get(p.site_id, {}))
+               rules.get(p.site_id, {}), mix)
     return pools
 
 
-def emit_feedback(b: Builder, pools: dict[str, list[str]], shipments: int) -> str:
+def emit_feedback(b: Builder, pools: dict[str, list[str]], shipments: int, mix: Mix) -> str:
     """Scattered partial/other feedback; 6-12 non-receipt reports in 3 days at one site,
     4 in 5 days at another (near miss), and two isolated ones elsewhere. Returns the planted site."""
-    rng, ids = b.rng, [p.site_id for p in POINTS]
+    rng, ids, days, last = b.rng, [p.site_id for p in mix.points], mix.round_days, mix.rounds - 1
 
     def say(site: str, day: float, category: str) -> None:
         data: dict[str, Any] = {"site_id": site, "category": category}
         if rng.random() < 0.7:
-            data["round_id"] = f"R2012-{min(5, int(day) // ROUND_DAYS) + 1:02d}"
+            data["round_id"] = mix.round_id(min(last, int(day) // days))
         if rng.random() < 0.6:
             data["beneficiary"] = rng.choice(pools[site])
         b.emit("feedback.received", START + timedelta(days=day), site, data, "/agencies/wfp/mli/hotline")

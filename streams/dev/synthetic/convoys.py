@@ -9,6 +9,7 @@ from itertools import pairwise
 from typing import Any
 
 from streams.dev.synthetic.geometry import distance_km, heading_at, move, off_route_km, point_along
+from streams.dev.synthetic.mixes import Mix
 from streams.dev.synthetic.places import ACTORS
 from streams.dev.synthetic.records import OCHA, START, Builder, iso, minutes_between
 from streams.dev.synthetic.shipments import CALM, HOSTILE, Trip, paperwork, spots
@@ -29,8 +30,8 @@ def _mid_stops(rng: random.Random, trip: Trip) -> list[tuple[float, float, str, 
     return sorted(stops)
 
 
-def drive_convoy(b: Builder, trip: Trip) -> None:
-    """Dispatch, stops, positions every 30-60 min along the route, and the receipt."""
+def drive_convoy(b: Builder, trip: Trip, mix: Mix) -> None:
+    """Dispatch, stops, positions along the route (every 30-60 min by default), and the receipt."""
     rng, route, plan = b.rng, trip.route, trip.plan
     stops: list[tuple[datetime, datetime, float, float, str, str | None, bool]] = []
     t = trip.t0 + minutes_between(5, 15, rng)
@@ -56,7 +57,7 @@ def drive_convoy(b: Builder, trip: Trip) -> None:
     arrival = t + drive * (1 - done)
     marks.append((arrival, 1.0))
     cut = depart + (arrival - depart) * rng.uniform(0.3, 0.9) if "lost" in plan else arrival
-    _track(b, trip, marks, cut, length / drive.total_seconds() * 3600)
+    _track(b, trip, marks, cut, length / drive.total_seconds() * 3600, mix)
     if "dest_stop_nm" in plan:  # long wait at the gate, ~1 km from the destination
         lat, lon = move(trip.dest.lat, trip.dest.lon, rng.uniform(0.5, 1.3), rng.uniform(0, 360))
         start = arrival + minutes_between(5, 20, rng)
@@ -73,10 +74,11 @@ def drive_convoy(b: Builder, trip: Trip) -> None:
     paperwork(b, trip, None if "lost" in plan else received_at)
 
 
-def _track(b: Builder, trip: Trip, marks: list[tuple[datetime, float]], cut: datetime, speed: float) -> None:
-    rng = b.rng
+def _track(b: Builder, trip: Trip, marks: list[tuple[datetime, float]], cut: datetime, speed: float,
+           mix: Mix) -> None:
+    rng, (shortest, longest) = b.rng, mix.fix_minutes
     total = (marks[-1][0] - marks[0][0]).total_seconds() / 60
-    stretch = max(1.0, total / (45 * 30))  # long (late) trips report less often
+    stretch = max(1.0, total / mix.fix_span_minutes)  # long (late) trips report less often
     t = marks[0][0] + minutes_between(5, 20, rng)
     while t < cut:
         for (t1, f1), (t2, f2) in pairwise(marks):
@@ -89,7 +91,7 @@ def _track(b: Builder, trip: Trip, marks: list[tuple[datetime, float]], cut: dat
                 "speed_kmh": round(speed * rng.uniform(0.8, 1.2), 1) if moving else 0.0}
         trip.positions.append(b.emit("convoy.position", t, trip.sid, data))
         trip.fractions.append(f)
-        t += minutes_between(30, 60, rng) * stretch
+        t += minutes_between(shortest, longest, rng) * stretch
 
 
 def _displace(rng: random.Random, trip: Trip, k: int, km: tuple[float, float]) -> bool:

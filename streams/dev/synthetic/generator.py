@@ -8,6 +8,7 @@ from typing import Any
 
 from streams.dev.synthetic.aid import distribute, emit_feedback
 from streams.dev.synthetic.convoys import add_deviations, drive_convoy, emit_incidents
+from streams.dev.synthetic.mixes import DEFAULT, mix_named
 from streams.dev.synthetic.noise import arrange
 from streams.dev.synthetic.places import emit_reference
 from streams.dev.synthetic.records import Builder
@@ -21,18 +22,19 @@ class Synthetic:
     truth: dict[str, Any]  # {"findings", "raw_ids", "noise"}
 
 
-def generate(seed: int = 7, shipments: int = 150, noise: bool = True) -> Synthetic:
-    """A deterministic stream of ~87 events per shipment and its ground truth."""
-    b = Builder(seed)
-    emit_reference(b)
-    trips = plan_trips(b, shipments)
+def generate(seed: int = 7, shipments: int = 150, noise: bool = True, mix: str = DEFAULT) -> Synthetic:
+    """A deterministic stream and its ground truth: ~87 events per shipment in the default
+    mix, ~63 at 2,200 shipments in `convoys-and-camps` (`streams.dev.synthetic.mixes`)."""
+    chosen, b = mix_named(mix), Builder(seed)
+    emit_reference(b, chosen.points)
+    trips = plan_trips(b, shipments, chosen)
     for trip in trips:
-        drive_convoy(b, trip)
+        drive_convoy(b, trip, chosen)
     add_deviations(b.rng, trips)
     hits = emit_incidents(b, trips)
-    pools = distribute(b, trips, shipments)
-    feedback_site = emit_feedback(b, pools, shipments)
-    findings, raw_ids = derive_truth(b.events, trips, hits, feedback_site)
+    pools = distribute(b, trips, shipments, chosen)
+    feedback_site = emit_feedback(b, pools, shipments, chosen)
+    findings, raw_ids = derive_truth(b.events, trips, hits, feedback_site, chosen)
     lines, counts = arrange(seed, b.events, trips, findings, noise)
     return Synthetic(lines, {"findings": findings, "raw_ids": raw_ids, "noise": counts})
 

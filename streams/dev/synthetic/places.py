@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -101,8 +102,8 @@ ZONES = [  # (zone_id, name, status, controlled_by, polygons as [(lon, lat), ...
 SEVERITY = {"armed_group": 3, "contested": 2, "government": 1}
 
 
-def emit_reference(b: Builder) -> None:
-    for s in WAREHOUSES + POINTS:
+def emit_reference(b: Builder, points: Sequence[Site] = POINTS) -> None:
+    for s in [*WAREHOUSES, *points]:
         data: dict[str, Any] = {"site_id": s.site_id, "name": s.name, "kind": s.kind, "lat": s.lat, "lon": s.lon}
         if s.kind != "warehouse":
             data["caseload_households"] = s.caseload

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from streams.dev.synthetic.geometry import distance_km, plan_route, point_along, statuses
-from streams.dev.synthetic.places import BASE, NEAR_MISSES, PARTNER_NAMES, PARTNERS, POINTS, SANCTIONED, SITES, Site
+from streams.dev.synthetic.mixes import Mix
+from streams.dev.synthetic.places import BASE, NEAR_MISSES, PARTNER_NAMES, PARTNERS, SANCTIONED, Site
 from streams.dev.synthetic.records import START, Builder, Ev, iso
 
 HOSTILE: frozenset[str | None] = frozenset({"armed_group", "contested"})
@@ -32,13 +33,13 @@ class Trip:
     receipt: Ev | None = None
 
 
-def plan_trips(b: Builder, count: int) -> list[Trip]:
-    rng, routes = b.rng, dict[tuple[str, str], list[list[float]]]()
+def plan_trips(b: Builder, count: int, mix: Mix) -> list[Trip]:
+    rng, routes, points, sites = b.rng, dict[tuple[str, str], list[list[float]]](), mix.points, mix.sites
     starts = sorted(START + timedelta(days=rng.randrange(86), hours=rng.uniform(6, 15)) for _ in range(count))
     trips = []
     for i, t0 in enumerate(starts, 1):
-        dest = rng.choices(POINTS, [p.weight for p in POINTS])[0]
-        origin = SITES[rng.choice(dest.origins)]
+        dest = rng.choices(points, [p.weight for p in points])[0]
+        origin = sites[rng.choice(dest.origins)]
         key = (origin.site_id, dest.site_id)
         routes.setdefault(key, plan_route(rng, origin, dest))
         trips.append(Trip(f"SHP-{i:06d}", origin, dest, routes[key], t0.replace(microsecond=0)))

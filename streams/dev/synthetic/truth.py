@@ -6,12 +6,13 @@ from collections import Counter, defaultdict
 from datetime import datetime
 
 from streams.dev.synthetic.aid import kilograms
-from streams.dev.synthetic.places import SITES
+from streams.dev.synthetic.mixes import Mix
 from streams.dev.synthetic.records import Ev
 from streams.dev.synthetic.shipments import Trip
 
 
-def derive_truth(events: list[Ev], trips: list[Trip], hits: set[str], site: str) -> tuple[list[list[str]], list[str]]:
+def derive_truth(events: list[Ev], trips: list[Trip], hits: set[str], site: str,
+                 mix: Mix) -> tuple[list[list[str]], list[str]]:
     """Shipment findings as planted (incidents: as placed, with margins); distribution
     findings by the contract's rules over the events themselves."""
     found = {("incident_nearby", sid) for sid in hits} | {("non_receipt_feedback", site)}
@@ -31,7 +32,7 @@ def derive_truth(events: list[Ev], trips: list[Trip], hits: set[str], site: str)
             visits[(d["round_id"], d["beneficiary"])] += 1
             flows[d["site_id"]].append((ev.time, 1, kilograms(d["items"])))
     found |= {("over_distribution", site) for (site, _), people in rounds.items()
-              if len(people) > 1.10 * SITES[site].caseload}
+              if len(people) > 1.10 * mix.sites[site].caseload}
     for site, rows in flows.items():
         received, given = Counter[str](), Counter[str]()
         for _, kind, items in sorted(rows, key=lambda r: (r[0], r[1])):

@@ -358,3 +358,55 @@ def test_write_round_trips(tmp_path: Path, noisy: Synthetic) -> None:
     write(path, noisy)
     text = path.read_text(encoding="utf-8")
     assert text.endswith("\n") and text.splitlines() == noisy.lines
+
+
+# --- the convoys-and-camps mix -------------------------------------------------------------------
+
+CAMPS = "convoys-and-camps"
+
+
+@pytest.fixture(scope="module")
+def camps() -> Synthetic:
+    return generate(7, 150, mix=CAMPS)
+
+
+def test_the_default_mix_is_the_stream_without_a_mix() -> None:
+    """Naming the default mix changes nothing: same lines, same truth."""
+    plain, named = generate(3, 30), generate(3, 30, mix="default")
+    assert plain.lines == named.lines and plain.truth == named.truth
+
+
+def test_an_unknown_mix_is_refused_with_the_known_ones() -> None:
+    with pytest.raises(ValueError, match=CAMPS):
+        generate(3, 30, mix="mostly-camels")
+
+
+def test_convoys_and_camps_reports_more_often_and_serves_three_rounds(camps: Synthetic) -> None:
+    """Denser tracks than the default mix, a camp of 10,000 households, three monthly rounds."""
+    events = objects(camps.lines)
+    types = Counter(event["type"] for event in events)
+    assert types["convoy.position"] > 20 * 150
+    rounds = {e["data"]["round_id"] for e in events if e["type"] == "distribution.recorded"}
+    assert rounds == {"R2012-01", "R2012-02", "R2012-03"}
+    caseloads = {e["data"]["site_id"]: e["data"].get("caseload_households") for e in events
+                 if e["type"] == "site.registered"}
+    assert caseloads["CMP-MBR"] == 10_000
+
+
+def test_convoys_and_camps_plants_every_typology_and_its_truth_holds(camps: Synthetic) -> None:
+    """Every typology is planted, and the truth is what the contract's rules give."""
+    assert {typology for typology, _ in camps.truth["findings"]} == TYPOLOGIES
+    events, rejects = decode_all(camps.lines)
+    assert len(rejects) == camps.truth["noise"]["malformed"]
+    assert check(events) == expected(camps.truth)
+
+
+@pytest.mark.slow
+def test_convoys_and_camps_proportions_at_the_benchmark_size() -> None:
+    """At 2,200 shipments: ~140k events, ~38 % convoy positions, ~54 % distributions."""
+    synthetic = generate(2012, 2200, noise=False, mix=CAMPS)
+    types = Counter(json.loads(line)["type"] for line in synthetic.lines)
+    total = sum(types.values())
+    assert 125_000 <= total <= 155_000
+    assert 0.33 <= types["convoy.position"] / total <= 0.43
+    assert 0.50 <= types["distribution.recorded"] / total <= 0.60

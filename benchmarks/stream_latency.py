@@ -1,0 +1,93 @@
+"""Event-to-alert latency of the streaming benchmark, from Kafka timestamps.
+
+A slice of fresh events (`stream_data.make_slice`) is published at a steady rate, then two
+more seconds of the same slice keep event time moving, so the last measured events are
+judged as they would be in a steady stream, not at the end of a burst (where order-sensitive
+findings wait for the partitions to turn idle). An alert does not say which message made
+it: each alert version on the topic during the phase is matched to the latest of its
+evidence events published in the measured part of the slice, and its latency is the alert
+message's Kafka timestamp minus that event message's. Versions with no evidence from the
+slice (judgements of older events, re-sends) are counted and left out, as are those whose
+latest evidence came in the two trailing seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from stream_data import Message, make_slice
+from stream_kafka import ALERTS, end_offsets, publish_paced, read_alerts
+from stream_procs import Child, wait_lag_zero
+
+TRAILING_SECONDS = 2.0
+AFTER_CAUGHT_UP_SECONDS = 3.0  # for the last judgements and their sends once the group's lag is 0
+
+
+@dataclass
+class Latency:
+    rate: float
+    events: int  # published in the measured part
+    seconds: float  # publishing the measured part took
+    behind: int  # the worker group's lag (every topic it reads) when waiting stopped
+    delays_ms: list[float] = field(default_factory=list)
+    by_typology: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    unrelated: int = 0  # alert versions with no evidence from the slice
+    trailing: int = 0  # alert versions whose latest evidence came in the trailing seconds
+
+    def render(self) -> str:
+        head = (f"event-to-alert paced at {self.rate:,.0f} events/s ({self.events:,} events in {self.seconds:.1f} s,"
+                f" {self.events / max(self.seconds, 1e-3):,.0f}/s sent"
+                f"{f'; the group still {self.behind:,} messages behind at the time-out' if self.behind else ''}): ")
+        if not self.delays_ms:
+            return head + f"no alert version from these events ({self.unrelated} unrelated)"
+        p50, p99 = percentile(self.delays_ms, 0.5), percentile(self.delays_ms, 0.99)
+        lines = [head + f"p50 {p50:,.0f} ms, p99 {p99:,.0f} ms, max {max(self.delays_ms):,.0f} ms"
+                 f" over {len(self.delays_ms)} alert versions"
+                 f" ({self.unrelated} without evidence from the slice and {self.trailing} from its trailing"
+                 f" {TRAILING_SECONDS:.0f} s left out)"]
+        parts = [f"{typology} {percentile(d, 0.5):,.0f}/{percentile(d, 0.99):,.0f} (n={len(d)})"
+                 for typology, d in sorted(self.by_typology.items(), key=lambda kv: -percentile(kv[1], 0.99))]
+        lines.append("    by typology, p50/p99 ms: " + ", ".join(parts))
+        return "\n".join(lines)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest rank."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))]
+
+
+def prepare(mix: str, rate: float, seconds: float, seed: int, mark: str) -> list[Message]:
+    return make_slice(mix, round(rate * (seconds + TRAILING_SECONDS)), seed, mark)
+
+
+def measure(bootstrap: str, worker: Child, messages: list[Message], rate: float, seconds: float,
+            timeout: float) -> Latency:
+    """Publish `messages` paced at `rate`, wait for the worker, match alerts to events."""
+    measured = min(len(messages), round(rate * seconds))
+    start = end_offsets(bootstrap, ALERTS)
+    sent = publish_paced(bootstrap, messages, rate)
+    took = (sent[measured - 1] - sent[0]) / 1000
+    _, lag = wait_lag_zero(bootstrap, worker, timeout)
+    time.sleep(AFTER_CAUGHT_UP_SECONDS)
+    stamps: dict[str, int] = {}
+    for m, stamp in zip(messages, sent, strict=True):
+        stamps.setdefault(m.event_id, stamp)  # a duplicate's first copy is the one that counts
+    window = {m.event_id for m in messages[:measured]}
+    result = Latency(rate, measured, took, sum(lag.values()))
+    for stamp, alert in read_alerts(bootstrap, start):
+        mine = [(stamps[e["event_id"]], e["event_id"]) for e in alert.get("evidence", ()) if e["event_id"] in stamps]
+        if not mine:
+            result.unrelated += 1
+            continue
+        trigger, event_id = max(mine)
+        if event_id not in window:
+            result.trailing += 1
+            continue
+        delay = float(stamp - trigger)
+        result.delays_ms.append(delay)
+        result.by_typology[alert["typology"]].append(delay)
+    return result
