@@ -53,18 +53,6 @@ class EventClock:
         if known is None or self.now - self._saved_at >= SAVE_EVERY_S:
             self.save()
 
-    def expect(self, sources: list[str]) -> None:
-        """`sources` will deliver events: each one not heard from yet holds the watermark back
-        (at NEVER) until it delivers, ticks or goes idle. Without this a source that is slow to
-        start would join late, after the watermark had passed events it still holds."""
-        new = [s for s in sources if s not in self._times]
-        if new:
-            for source in new:
-                self._times[source] = NEVER
-                self._active.add(source)
-            self._recompute()
-            self.save()
-
     def idle(self, source: str) -> None:
         """`source` has nothing more for now: it no longer holds the watermark back."""
         self._active.discard(source)

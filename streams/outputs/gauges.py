@@ -15,16 +15,16 @@ import faust
 
 from streams.outputs.alert_view import AlertView
 from streams.worker.context import WorkerContext
+from streams.worker.route import recovered
 
 GAUGE_SECONDS = 5.0
 
 
 def readiness(app: faust.App, view: AlertView) -> dict[str, bool]:
     """Each condition of being ready: partitions assigned, tables recovered, alert view loaded."""
-    recovery = app.tables.recovery  # type: ignore[attr-defined]
     return {
         "partitions_assigned": bool(app.consumer.assignment()),
-        "tables_recovered": recovery.completed.is_set() and not recovery.in_recovery and not app.rebalancing,
+        "tables_recovered": recovered(app),
         "alerts_loaded": view.loaded(),
     }
 

@@ -44,6 +44,8 @@ async def route_events(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> None
 
 async def heartbeat(ctx: WorkerContext) -> None:
     """The heartbeat timer: announce each assigned source partition's progress, or its idleness."""
+    if not recovered(ctx.app):
+        return  # the tables are being read back and nothing is routed: no partition is idle yet
     now = time.monotonic()
     progress, idle_seconds = ctx.progress, ctx.settings.kafka.idle_seconds
     for tp in ctx.app.consumer.assignment():
@@ -70,13 +72,25 @@ async def reject(ctx: WorkerContext, value: bytes, partition: int, offset: int, 
     await ctx.topics.rejects.send(value=json.dumps(record, ensure_ascii=False).encode())
 
 
+def recovered(app: faust.App) -> bool:
+    """The tables are read back and no rebalance is under way: the agents are running."""
+    recovery = app.tables.recovery  # type: ignore[attr-defined]
+    return bool(recovery.completed.is_set() and not recovery.in_recovery and not app.rebalancing)
+
+
 def caught_up(ctx: WorkerContext, tp: TP) -> bool:
-    """Nothing left to read: a partition whose backlog waits behind another's batch is
-    never idle, or the watermark would pass events still to come. (Not the consumer's
-    position(): it can wait for ever on a partition without one, and it holds one of
-    the two workers of Faust's consumer thread while it waits.)"""
-    highwater, routed = ctx.app.consumer.highwater(tp), ctx.offsets.after(EVENTS, tp.partition)
-    return highwater is None or routed is None or routed >= highwater
+    """Nothing left to read: the offset after the last message routed (or, before the
+    first, where the group resumes) has reached the partition's end. A partition whose
+    backlog waits behind another's, or is not fetched yet, is never idle, or the watermark
+    would pass events still to come. (Not the consumer's position(): it can wait for ever
+    on a partition without one, and it holds one of the two workers of Faust's consumer
+    thread while it waits.)"""
+    consumer = ctx.app.consumer
+    highwater, position = consumer.highwater(tp), ctx.offsets.after(EVENTS, tp.partition)
+    if position is None:
+        committed = getattr(consumer, "_committed_offset", {}).get(tp)  # Faust's record of where it resumed
+        position = committed if committed is not None else 0
+    return highwater is not None and position >= highwater
 
 
 async def _route_one(ctx: WorkerContext, value: bytes, partition: int, offset: int, stamp: float) -> None:
