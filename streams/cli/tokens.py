@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import tomlkit
 from pydantic import ValidationError
@@ -37,7 +37,7 @@ def add_token_commands(commands: Any) -> None:
         "create", help="make a token, store its hash in the config file and print it once (the last line)"
     )
     make.add_argument("--config", type=Path, required=True, help="the TOML settings file (created if missing)")
-    make.add_argument("--role", required=True, choices=["publisher", "monitor", "admin"])
+    make.add_argument("--role", required=True, choices=get_args(Role))
     make.add_argument("--source", help="a publisher's CloudEvents source, e.g. /agencies/wfp/mli (publishers only)")
     make.add_argument("--name", help="who holds it, as audit records name them (default: ROLE-HASHPREFIX)")
     make.set_defaults(run=run_token_create)
