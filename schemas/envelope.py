@@ -8,6 +8,10 @@ from pydantic import Field, model_validator
 
 from schemas.types import Identifier, Model, Timestamp
 
+BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
+"""The CloudEvents JSON batch format: a JSON array of structured events, as one HTTP body
+(Content-Type) or one Kafka message (its `content-type` header)."""
+
 
 class Envelope(Model):
     """Fields every event carries; subclasses fix `type` and `data`."""

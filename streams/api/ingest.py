@@ -1,12 +1,13 @@
 """POST /events: a body of one event, a JSON array of events, or NDJSON, checked whole.
 
-A body that cannot be read (not UTF-8, not JSON, neither an object nor an array, empty)
-is a `BodyError` (400). Otherwise every event is validated against the contract and
-each failure named with its index (422); an event under another publisher's `source`
-is refused (403). A batch is all or nothing: nothing is published unless every event
-passes, so a publisher fixes the named events and sends the batch again (re-sent ids
-are duplicates and change nothing). Raw beneficiary ids become tokens before anything
-is published.
+A body sent as `application/cloudevents-batch+json` (the CloudEvents HTTP binding's
+batched mode) must be a JSON array, then read as any array. A body that cannot be read
+(not UTF-8, not JSON, neither an object nor an array, empty) is a `BodyError` (400).
+Otherwise every event is validated against the contract and each failure named with its
+index (422); an event under another publisher's `source` is refused (403). A batch is
+all or nothing: nothing is published unless every event passes, so a publisher fixes
+the named events and sends the batch again (re-sent ids are duplicates and change
+nothing). Raw beneficiary ids become tokens before anything is published.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.decode import Decoder
+from schemas.envelope import BATCH_CONTENT_TYPE
 from schemas.events import Event
 from schemas.exceptions import BodyError, InvalidEventError
 from schemas.privacy import Pseudonymiser, tokenised
@@ -61,7 +63,8 @@ def split_body(body: bytes, content_type: str) -> list[bytes]:
         raise BodyError(f"the body is not UTF-8 (byte {exc.start})") from None
     if not text.strip():
         raise BodyError("the body is empty: send one event, a JSON array of events, or NDJSON")
-    if content_type.split(";")[0].strip().lower() in NDJSON_TYPES:
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type in NDJSON_TYPES:
         items = [line.encode() for line in text.splitlines() if line.strip()]
     else:
         try:
@@ -69,6 +72,9 @@ def split_body(body: bytes, content_type: str) -> list[bytes]:
         except json.JSONDecodeError as exc:
             raise BodyError(f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
                             " (for NDJSON send Content-Type: application/x-ndjson)") from None
+        if media_type == BATCH_CONTENT_TYPE and not isinstance(parsed, list):
+            raise BodyError(f"the body is sent as {BATCH_CONTENT_TYPE}, and a batch is a JSON array of events;"
+                            " send one event as application/json")
         if isinstance(parsed, dict):
             items = [body]
         elif isinstance(parsed, list):

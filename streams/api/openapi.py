@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.alerts import SEVERITIES, TYPOLOGIES, Alert
+from schemas.envelope import BATCH_CONTENT_TYPE
 from schemas.lifecycle import STATUSES, StatusChange, StatusRequest
 from streams.api.base import DEFAULT_LIMIT
 from streams.api.follow import KEEPALIVE_SECONDS
@@ -159,14 +160,15 @@ def _alert_paths(page_limit: int) -> dict[str, Any]:
 
 
 def _event_paths(max_body_bytes: int) -> dict[str, Any]:
+    array = {"type": "array", "items": _ref("CloudEvent"), "minItems": 1, "maxItems": MAX_EVENTS}
     return {
         "/events": {"post": {
-            "summary": "publish events: one JSON object, a JSON array, or NDJSON (application/x-ndjson); "
-                       "all or nothing", "security": [{"bearer": []}],
+            "summary": f"publish events: one JSON object, a JSON array, a CloudEvents batch ({BATCH_CONTENT_TYPE}: "
+                       "a JSON array), or NDJSON (application/x-ndjson); all or nothing",
+            "security": [{"bearer": []}],
             "requestBody": {"required": True, "content": {
-                "application/json": {"schema": {"oneOf": [_ref("CloudEvent"),
-                                                          {"type": "array", "items": _ref("CloudEvent"),
-                                                           "minItems": 1, "maxItems": MAX_EVENTS}]}},
+                "application/json": {"schema": {"oneOf": [_ref("CloudEvent"), array]}},
+                BATCH_CONTENT_TYPE: {"schema": array},
                 "application/x-ndjson": {"schema": {"type": "string"}},
             }},
             "responses": {"202": _json(_ref("Accepted"), "every event is valid and published"),

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from schemas.decode import Decoder
+from schemas.envelope import BATCH_CONTENT_TYPE
 from schemas.exceptions import BodyError
 from schemas.privacy import Pseudonymiser
 from streams.api.ingest import MAX_EVENT_BYTES, MAX_EVENTS, check_batch, split_body
@@ -28,6 +29,8 @@ def distribution(event_id: str, beneficiary: str = "MLI-GOU-1", source: str = "/
     (json.dumps(distribution("a")).encode(), "application/json", 1),
     (json.dumps([distribution("a"), distribution("b")]).encode(), "application/json; charset=utf-8", 2),
     (b"\n".join(json.dumps(distribution(i)).encode() for i in "abc") + b"\n\n", "application/x-ndjson", 3),
+    (json.dumps([distribution("a"), distribution("b")]).encode(), BATCH_CONTENT_TYPE, 2),
+    (json.dumps([distribution("a")]).encode(), f"{BATCH_CONTENT_TYPE.upper()}; charset=utf-8", 1),
 ])
 def test_bodies_split_into_events(body: bytes, content_type: str, count: int) -> None:
     """One object, an array, or NDJSON (blank lines skipped)."""
@@ -43,6 +46,32 @@ def test_unreadable_bodies(body: bytes, words: str) -> None:
     with pytest.raises(BodyError) as info:
         split_body(body, "application/json")
     assert words in info.value.detail
+
+
+@pytest.mark.parametrize("body", [json.dumps(distribution("a")).encode(), b"42", b'"text"', b"null"])
+def test_a_batch_body_must_be_an_array(body: bytes) -> None:
+    """With the CloudEvents batch content type, anything but a JSON array is a BodyError that says so."""
+    with pytest.raises(BodyError) as info:
+        split_body(body, f"{BATCH_CONTENT_TYPE}; charset=utf-8")
+    assert "a batch is a JSON array of events" in info.value.detail
+
+
+@pytest.mark.parametrize(("body", "words"), [(b"[1, ", "not JSON"), (b"[]", "no events"), (b"", "empty")])
+def test_unreadable_batch_bodies_are_refused_as_any_body(body: bytes, words: str) -> None:
+    """A batch that is not JSON, empty or without events is refused for the same reasons as any body."""
+    with pytest.raises(BodyError) as info:
+        split_body(body, BATCH_CONTENT_TYPE)
+    assert words in info.value.detail
+
+
+def test_a_batch_is_checked_event_by_event() -> None:
+    """The events of a batch body are the events of the same array sent as application/json."""
+    body = json.dumps([distribution("ok"), {"type": "nope"}, distribution("also")]).encode()
+    items = split_body(body, BATCH_CONTENT_TYPE)
+    assert items == split_body(body, "application/json")
+    batch = check_batch(items, Decoder(PSEUDONYMISER), PSEUDONYMISER, PUBLISHER)
+    assert [(r.index, r.reason) for r in batch.rejected] == [(1, "unknown_type")]
+    assert [event.id for event, _ in batch.accepted] == ["ok", "also"]
 
 
 def test_each_event_is_checked_and_named() -> None:

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from prometheus_client import CollectorRegistry
 
 from schemas.decode import Decoder
+from schemas.envelope import BATCH_CONTENT_TYPE
 from schemas.events import Event
 from schemas.exceptions import ApiError
 from schemas.lifecycle import StatusChange
@@ -233,6 +234,33 @@ def test_events_are_published_all_or_nothing() -> None:
     assert [event.id for event in worker.published] == ["a", "b"]
     assert [(r.index, name) for r, name in worker.rejects] == [(-1, "wfp"), (1, "wfp")]
     assert worker.rejects[0][0].reason == "unreadable_body"
+
+
+def test_a_cloudevents_batch_is_answered_as_an_array() -> None:
+    """Content-Type application/cloudevents-batch+json: a JSON array checked event by event (a bad
+    one named by index, nothing sent; all good: 202); an object under that type is a 400, kept."""
+    worker = Worker()
+    batch_type = {**bearer("publisher"), "Content-Type": BATCH_CONTENT_TYPE}
+
+    async def scenario(client: TestClient[Any, Any]) -> None:
+        post = client.post
+        document = await (await client.get("/openapi.json")).json()
+        content = document["paths"]["/events"]["post"]["requestBody"]["content"]
+        assert content[BATCH_CONTENT_TYPE]["schema"]["type"] == "array"
+        bad = [distribution("a"), {"id": "b", "type": "distribution.recorded"}, distribution("c")]
+        code, shown = await answer(await post("/events", data=json.dumps(bad), headers=batch_type))
+        assert (code, shown["error"], shown["accepted"]) == (422, "invalid_events", 0)
+        assert [(r["index"], r["id"]) for r in shown["rejected"]] == [(1, "b")]
+        good = json.dumps([distribution("a"), distribution("c")])
+        assert await answer(await post("/events", data=good, headers=batch_type)) == (
+            202, {"accepted": 2, "ids": ["a", "c"]})
+        code, shown = await answer(await post("/events", data=json.dumps(distribution("d")), headers=batch_type))
+        assert (code, shown["error"]) == (400, "bad_request")
+        assert "a batch is a JSON array of events" in shown["detail"]
+
+    worker.served(scenario)
+    assert [event.id for event in worker.published] == ["a", "c"]
+    assert [(r.index, r.reason) for r, _ in worker.rejects] == [(1, "missing_field"), (-1, "unreadable_body")]
 
 
 def test_events_kafka_does_not_take_are_503_and_a_body_over_the_limit_413() -> None:
