@@ -51,7 +51,9 @@ class KafkaSettings(BaseModel):
     idle_seconds: float = Field(
         default=10.0, gt=0, description="a partition quiet this long no longer holds back the event-time watermark"
     )
-    tick_seconds: float = Field(default=1.0, gt=0, description="how often partitions' progress is broadcast")
+    tick_seconds: float = Field(
+        default=0.1, gt=0, description="how often partitions' progress is broadcast (it paces the watermark)"
+    )
 
 
 Role = Literal["publisher", "monitor", "admin"]

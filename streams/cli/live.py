@@ -40,6 +40,8 @@ def add_live_commands(commands: Any) -> None:
     publish = commands.add_parser("publish", help="validate a JSONL file and send its events to aid.events.v1")
     publish.add_argument("events", type=Path)
     publish.add_argument("--rate", type=float, help="events per second (default: as fast as acknowledged)")
+    publish.add_argument("--batch", type=_at_least_one, default=1, metavar="N",
+                         help="send CloudEvents JSON batches of up to N events a message (default 1: one event each)")
     _broker_and_config(publish)
     publish.set_defaults(run=run_publish)
 
@@ -59,6 +61,17 @@ def add_live_commands(commands: Any) -> None:
     lag = commands.add_parser("lag", help="the worker group's total lag; the last line is the number (0: caught up)")
     _broker_and_config(lag)
     lag.set_defaults(run=run_lag)
+
+
+def _at_least_one(text: str) -> int:
+    """An argparse type: a whole number of 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
 
 
 def _broker_and_config(parser: argparse.ArgumentParser) -> None:
@@ -110,6 +123,9 @@ def run_worker(args: argparse.Namespace) -> int:
     args.data_dir.mkdir(parents=True, exist_ok=True)
     app = build_app(settings, names, make_pseudonymiser(settings), args.data_dir, args.web_port)
     worker = faust.Worker(app, loglevel=args.log_level.lower())
+    # Faust's progress spinner sets the root logger to DEBUG to see every record: every
+    # client's debug line would then be formatted and dropped (a tenth of the worker's time)
+    worker.spinner = None
     worker.execute_from_commandline()
     return 0  # pragma: no cover - execute_from_commandline exits
 
@@ -125,7 +141,7 @@ def run_publish(args: argparse.Namespace) -> int:
         print(f"aidmon: error: cannot read {args.events}: {exc.strerror}", file=sys.stderr)
         return 2
     with source:
-        summary = publish(source, settings.broker, make_pseudonymiser(settings), args.rate)
+        summary = publish(source, settings.broker, make_pseudonymiser(settings), args.rate, batch=args.batch)
     print(summary.render())
     return 0 if summary.failed == 0 and summary.acknowledged == summary.sent else 1
 

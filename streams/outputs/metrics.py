@@ -10,7 +10,8 @@ holds a beneficiary token, an event id, an alert id or a subject.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -19,6 +20,7 @@ from schemas.decode import REJECT_REASONS
 from schemas.events import EVENT_TYPES
 
 MAX_SOURCES = 100
+MAX_CACHED_CHILDREN = 1000  # (type, source) pairs whose counter child is kept at hand
 EXTRA_REJECT_REASONS = ("internal_error", "unreadable_body", "source_not_allowed")  # the worker's and the API's
 WEBHOOK_OUTCOMES = ("delivered", "retried", "dead_lettered")
 OTHER = "other"
@@ -65,6 +67,16 @@ class Metrics:
     sse_clients: Gauge
     ready: Gauge
     source: Bounded
+    _accepted: dict[tuple[str, str], Any] = field(default_factory=dict)  # (type, source) -> counter child
+
+    def count_accepted(self, event_type: str, source: str) -> None:
+        """One event accepted: `events` by type and source, the child looked up once per pair."""
+        child = self._accepted.get((event_type, source))
+        if child is None:
+            child = self.events.labels(event_type, self.source(source), "accepted")
+            if len(self._accepted) < MAX_CACHED_CHILDREN:
+                self._accepted[(event_type, source)] = child
+        child.inc()
 
     @staticmethod
     def event_type_label(value: str | None) -> str:

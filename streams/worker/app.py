@@ -1,12 +1,13 @@
 """The Faust worker: the detectors of `agents/` on Kafka, wired by `build_app`.
 
-    aid.events.v1 --route--> <app>-lanes --detect--> diversion.alerts.v1
-         |                      ^  (ticks, idle marks)
-         +--> aid.rejects.v1    +-- heartbeat timer
+    aid.events.v1 --route--> outbox --> <app>-lanes --detect--> diversion.alerts.v1
+         |                    ^  (ticks, idle marks)   (batches: one message per partition and flush)
+         +--> aid.rejects.v1  +-- heartbeat
 
-`route` and the heartbeat live in `streams.worker.route`; `detect`, the checkpoint timer
-and the revocation handler in `streams.worker.detect`. Each is a function of the stream (or
-of nothing) and the `WorkerContext` (`streams.worker.context`) they share. The HTTP API,
+`route` and the task that sends the lanes (and queues the heartbeat) live in
+`streams.worker.route`; `detect`, the checkpoint timer and the revocation handler in
+`streams.worker.detect`. Each is a function of the stream (or of nothing) and the
+`WorkerContext` (`streams.worker.context`) they share. The HTTP API,
 webhook delivery and the gauges are wired on by `streams.outputs.wiring`.
 """
 
@@ -44,9 +45,9 @@ def build_app(
     async def route_events(stream: faust.StreamT[bytes]) -> None:
         await route.route_events(ctx, stream)
 
-    @app.timer(interval=settings.kafka.tick_seconds)  # type: ignore[untyped-decorator]
-    async def heartbeat() -> None:
-        await route.heartbeat(ctx)
+    @app.task  # type: ignore[untyped-decorator]
+    async def send_lanes() -> None:
+        await route.send_lanes(ctx)
 
     @app.agent(ctx.topics.lanes, name="detect", concurrency=1)
     async def detect_alerts(stream: faust.StreamT[bytes]) -> None:
@@ -54,11 +55,15 @@ def build_app(
 
     @app.timer(interval=CHECKPOINT_SECONDS)  # type: ignore[untyped-decorator]
     async def checkpoint() -> None:
-        await detect.checkpoint(ctx)
+        await detect.checkpoint_timer(ctx)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
         await detect.on_revoked(ctx, revoked)
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def on_shutdown(app: faust.App, **kwargs: Any) -> None:
+        await ctx.changelog.stop()
 
     return app
 

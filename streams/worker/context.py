@@ -1,25 +1,36 @@
 """What the worker's agents, timers and outputs share: `Topics`, the Faust topics of the
 live path, and `WorkerContext`, the one object they are all given (settings, app, topics,
-table, monitors, progress, offsets, metrics, decoder). Each object in it changes its own
+table, monitors, progress, offsets, metrics, decoder, the outbox). Each object in it changes its own
 state; the agents are functions over it (`streams.worker.route`, `streams.worker.detect`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import faust
-from faust.types import TopicT
+from faust.types import TP, TopicT
 from prometheus_client import CollectorRegistry
 
 from agents.names import ListedName
 from schemas.decode import Decoder
 from schemas.privacy import Pseudonymiser
-from streams.kafka.topics import ALERT_STATUS, ALERTS, EVENTS, REJECTS, WEBHOOK_DEAD_LETTERS, lanes_topic
+from streams.kafka.topics import (
+    ALERT_STATUS,
+    ALERTS,
+    EVENTS,
+    REJECTS,
+    WEBHOOK_DEAD_LETTERS,
+    lanes_topic,
+    state_changelog,
+)
 from streams.outputs.metrics import Metrics, create
 from streams.settings import KafkaSettings, Settings
+from streams.worker.changelog import ChangelogWriter
 from streams.worker.monitors import Monitors
+from streams.worker.outbox import Outbox
 from streams.worker.progress import HandledOffsets, Progress
 
 # Every topic of the worker carries bytes as they are: the agents decode and encode themselves.
@@ -69,6 +80,10 @@ class WorkerContext:
     metrics: Metrics
     pseudonymiser: Pseudonymiser
     decode: Decoder  # publishers' events, raw beneficiary ids pseudonymised
+    changelog: ChangelogWriter  # the state table's changelog, written at checkpoints
+    outbox: Outbox  # what `route` has for the lanes
+    flushing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one flush of the outbox at a time
+    checkpointing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one checkpoint at a time
 
     @classmethod
     def build(
@@ -76,6 +91,7 @@ class WorkerContext:
     ) -> WorkerContext:
         """The context of `app`: its topics, the `state` table, fresh progress and metrics."""
         table = app.Table("state", partitions=settings.kafka.partitions, key_type=bytes, value_type=bytes)  # raw
+        lanes = lanes_topic(settings.kafka.app_id)
         registry = CollectorRegistry()
         metrics = create(registry)
         metrics.start_at_zero(tuple(s.name for s in settings.webhooks.subscriptions))
@@ -83,4 +99,6 @@ class WorkerContext:
             settings=settings, app=app, topics=Topics.make(app, settings.kafka), table=table,
             monitors=Monitors(settings, sanctions, table), progress=Progress(), offsets=HandledOffsets(),
             registry=registry, metrics=metrics, pseudonymiser=pseudonymiser, decode=Decoder(pseudonymiser),
+            changelog=ChangelogWriter(settings.broker, state_changelog(settings.kafka.app_id)),
+            outbox=Outbox(lambda partition: TP(lanes, partition) in app.consumer.assignment()),
         )

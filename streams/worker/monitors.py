@@ -2,15 +2,16 @@
 state in the table `state` (`streams.worker.table_store`), and the checkpoints that write
 that state before the lanes messages that changed it are acknowledged.
 
-A checkpoint runs every `CHECKPOINT_MESSAGES` messages or `CHECKPOINT_SECONDS`, so a
-worker that dies re-processes what its changelog may lack. A partition taken over hands
+A checkpoint runs every `CHECKPOINT_ITEMS` items (events, ticks) or `CHECKPOINT_SECONDS`,
+so a worker that dies re-processes what its changelog may lack. Alerts leave as soon as
+they are raised: the checkpoints' pace sets how much a restarted worker does again, not
+how late an alert is; each writes every changed key once, so fewer of them write less. A partition taken over hands
 back the latest version of its alerts, to be sent again: delivery is at least once, alert
 ids stable.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -21,12 +22,15 @@ from agents.monitor import Monitor
 from agents.names import ListedName
 from schemas.alerts import Alert
 from schemas.decode import Decoder
+from schemas.events import Event
 from schemas.exceptions import WorkerError
 from streams.settings import Settings
+from streams.worker.changelog import Rows
+from streams.worker.outbox import LaneItem
 from streams.worker.table_store import PartitionStores
 
-CHECKPOINT_MESSAGES = 500
-CHECKPOINT_SECONDS = 0.5
+CHECKPOINT_ITEMS = 10_000
+CHECKPOINT_SECONDS = 1.0
 
 
 def _no_raw_identifiers(value: str) -> str:
@@ -44,7 +48,8 @@ class Monitors:
         self._by_partition: dict[int, tuple[Monitor, PartitionStores]] = {}
         self._raised: set[str] = set()  # ids of alerts raised here or found on taking over
         self._decode = Decoder(_no_raw_identifiers)
-        self._unacked: list[EventT[bytes]] = []  # events whose effects the next checkpoint writes
+        self._unacked: list[EventT[bytes]] = []  # lanes messages whose effects the next checkpoint writes
+        self._items = 0  # the items of those messages
         self._checkpointed_at = time.monotonic()
 
     def _monitor(self, partition: int) -> tuple[Monitor, list[Alert]]:
@@ -60,21 +65,20 @@ class Monitors:
         self._raised.update(alert.alert_id for alert in again)
         return monitor, again
 
-    def handle(self, partition: int, value: bytes) -> tuple[list[Alert], list[Alert], float | None]:
-        """Alerts to send again (a partition taken over), alerts raised or changed, and the
-        Kafka timestamp of the event that triggered them."""
+    def apply(self, partition: int, item: LaneItem, event: Event | None = None) -> tuple[list[Alert], list[Alert]]:
+        """Alerts to send again (the partition was just taken over), and those that one
+        lanes item (an event, a tick or an idle mark) raised or changed. `event` is the
+        item's event if this worker decoded it already (see `outbox.Handoff`)."""
         monitor, again = self._monitor(partition)
-        message = json.loads(value)
-        kind, source, stamp = message["kind"], message["source"], message.get("stamp")
-        if kind == "event":
-            only = frozenset(message["only"]) if message["only"] else frozenset()
-            event = self._decode(json.dumps(message["event"]))
-            return again, monitor.process(event, source=source, only=only), stamp
-        if kind == "tick":
-            return again, monitor.tick(source, float(message["time"])), stamp
-        if kind == "idle":
-            return again, monitor.idle(source), stamp
-        raise WorkerError(f"unknown lanes message kind {kind!r}")
+        if item.kind == "event":
+            if event is None:
+                event = self._decode(item.body)
+            return again, monitor.process(event, source=item.source, only=frozenset(item.only))
+        if item.kind == "tick":
+            return again, monitor.tick(item.source, float(item.time or 0.0))
+        if item.kind == "idle":
+            return again, monitor.idle(item.source)
+        raise WorkerError(f"unknown lanes item kind {item.kind!r}")
 
     def first_raised(self, alerts: list[Alert]) -> list[Alert]:
         """Those of `alerts` not raised before (not updates, not re-sends); they count as raised now."""
@@ -82,35 +86,43 @@ class Monitors:
         self._raised.update(alert.alert_id for alert in new)
         return new
 
-    def hold(self, event: EventT[bytes]) -> None:
-        """Acknowledge `event` at the next checkpoint, once the state it changed is written."""
+    def hold(self, event: EventT[bytes], items: int) -> None:
+        """Acknowledge `event`, a lanes message of `items` items, at the next checkpoint,
+        once the state it changed is written."""
         self._unacked.append(event)
+        self._items += items
 
     def due(self) -> bool:
-        """Whether enough messages, or enough time, wait for a checkpoint."""
-        return len(self._unacked) >= CHECKPOINT_MESSAGES or (
+        """Whether enough items, or enough time, wait for a checkpoint."""
+        return self._items >= CHECKPOINT_ITEMS or (
             bool(self._unacked) and time.monotonic() - self._checkpointed_at >= CHECKPOINT_SECONDS
         )
 
-    def checkpoint(self) -> None:
-        """Write the changed state of every partition, then acknowledge the events whose
-        effects it holds."""
-        table = self._table
+    def checkpoint(self) -> tuple[Rows, list[EventT[bytes]]]:
+        """Put the changed state of every partition in the table; return the rows for its
+        changelog and the events to acknowledge once they are written there."""
+        table, rows = self._table, {}
         for partition, (_, stores) in list(self._by_partition.items()):
+            changes: dict[bytes, bytes | None] = {}
 
-            def write(key: bytes, data: bytes | None, partition: int = partition) -> None:
+            def write(key: bytes, data: bytes | None, changes: dict[bytes, bytes | None] = changes) -> None:
                 if data is None:
                     table.data.pop(key, None)
-                    table.send_changelog(partition, key, None, value_serializer="raw")
                 else:
                     table.data[key] = data
-                    table.send_changelog(partition, key, data)
+                changes[key] = data
 
             stores.checkpoint(write)
-        for event in self._unacked:
-            event.ack()
-        self._unacked.clear()
+            if changes:
+                rows[partition] = changes
+        held, self._unacked = self._unacked, []
+        self._items = 0
         self._checkpointed_at = time.monotonic()
+        return rows, held
+
+    def hold_back(self, events: list[EventT[bytes]]) -> None:
+        """Events of a checkpoint that could not be written: acknowledged with the next one."""
+        self._unacked[:0] = events
 
     def forget(self, partitions: Iterable[int]) -> None:
         """The partitions went to another worker (after a checkpoint): their monitors go."""

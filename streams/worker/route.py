@@ -1,49 +1,81 @@
-"""The `route` agent and the heartbeat timer: from aid.events.v1 to the lanes.
+"""The `route` agent, the flush timer and the heartbeat: from aid.events.v1 to the lanes.
 
-`route` (one actor per worker, on the partitions of aid.events.v1 it was given) decodes
-and validates each message; a malformed one goes whole to aid.rejects.v1 with its reason
-and position. A valid one, pseudonymised, goes to the partition of <app>-lanes that keeps
-the state of each detector it feeds (`streams.worker.lanes`), marked with its source
-partition. Every `tick_seconds` the heartbeat tells every lanes partition how far each
-source partition has got, and that a source quiet for `idle_seconds` with nothing left to
-read is idle: the watermark of each monitor is where all its active sources have got to
-(`agents.clock`).
+`route` (one actor per worker, on the partitions of aid.events.v1 it was given) takes
+each message in (`streams.worker.intake`): decoded and validated once, rejected whole or
+queued, pseudonymised, for the partition of <app>-lanes that keeps the state of each
+detector it feeds, marked with its source partition. The `Outbox` sends each partition's
+queue as one lanes message every `FLUSH_SECONDS` or when a batch is full; a message of
+aid.events.v1 is acknowledged once its items were sent. Every `tick_seconds` the heartbeat
+queues, for every lanes partition, how far each source partition has got, and that a
+source quiet for `idle_seconds` with nothing left to read is idle: the watermark of each
+monitor is where all its active sources have got to (`agents.clock`).
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 import time
-from typing import Any
 
 import faust
 from faust.types import TP
 
 from schemas.exceptions import InvalidEventError
 from streams.kafka.topics import EVENTS
-from streams.rejects import MAX_KEPT_RAW_BYTES, reject_record
 from streams.worker.context import WorkerContext
-from streams.worker.lanes import route
+from streams.worker.intake import reject, take_in
+from streams.worker.outbox import FLUSH_SECONDS, LaneItem
 
 log = logging.getLogger("aidmon.worker")
 
 
 async def route_events(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> None:
-    """The `route` agent: each message of aid.events.v1 to the lanes, or to the rejects."""
-    async for event in stream.events():
+    """The `route` agent: each message of aid.events.v1 to the outbox, or to the rejects."""
+    async for event in stream.noack().events():  # type: ignore[attr-defined]
         message = event.message
         ctx.offsets.handled(message)
         try:
-            await _route_one(ctx, message.value, message.partition, message.offset, message.timestamp)
+            await take_in(ctx, message)
         except Exception as exc:  # an escaping exception would restart the actor
             log.exception("routing failed at %s[%d]@%d", EVENTS, message.partition, message.offset)
             error = InvalidEventError("internal_error", type(exc).__name__)
-            await reject(ctx, message.value, message.partition, message.offset, error)
+            await reject(ctx, message, message.value or b"", error)
+        ctx.outbox.hold(event)
+        if ctx.outbox.full:
+            await flush(ctx)
 
 
-async def heartbeat(ctx: WorkerContext) -> None:
-    """The heartbeat timer: announce each assigned source partition's progress, or its idleness."""
+async def flush(ctx: WorkerContext) -> None:
+    """Send what the outbox holds, one message per lanes partition, then acknowledge the
+    messages of aid.events.v1 it came from. One flush at a time: the lanes messages of a
+    partition leave in order."""
+    async with ctx.flushing:
+        messages, held = ctx.outbox.take()
+        for partition, value in messages:
+            await ctx.topics.lanes.send(value=value, partition=partition)
+        for event in held:
+            event.ack()
+
+
+async def send_lanes(ctx: WorkerContext) -> None:
+    """The outbox task: every `FLUSH_SECONDS` the outbox is sent, and every `tick_seconds`
+    the heartbeat is queued first. (Not Faust timers: they warn at every round that takes
+    longer than its interval, which a busy worker's often do.)"""
+    tick_seconds = ctx.settings.kafka.tick_seconds
+    next_beat = time.monotonic()
+    while True:
+        await asyncio.sleep(FLUSH_SECONDS)
+        try:
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + tick_seconds
+                heartbeat(ctx)
+            await flush(ctx)
+        except Exception:  # the task must go on; what was not sent stays unacknowledged
+            log.exception("sending the lanes failed")
+
+
+def heartbeat(ctx: WorkerContext) -> None:
+    """Queue each assigned source partition's progress, or its idleness, for every lanes partition."""
     if not recovered(ctx.app):
         return  # the tables are being read back and nothing is routed: no partition is idle yet
     now = time.monotonic()
@@ -56,20 +88,10 @@ async def heartbeat(ctx: WorkerContext) -> None:
         tick = progress.due_tick(p)
         if tick is not None:
             at, stamp = tick
-            await _broadcast(ctx, {"kind": "tick", "source": f"events-{p}", "time": at, "stamp": stamp})
+            _broadcast(ctx, LaneItem("tick", f"events-{p}", (), stamp, at))
         elif progress.quiet(p, now, idle_seconds) and caught_up(ctx, tp):
             progress.mark_idle(p)
-            await _broadcast(ctx, {"kind": "idle", "source": f"events-{p}"})
-
-
-async def reject(ctx: WorkerContext, value: bytes, partition: int, offset: int, error: InvalidEventError) -> None:
-    """Count the message as rejected and keep it whole on aid.rejects.v1, with its position."""
-    metrics = ctx.metrics
-    metrics.rejects.labels(error.reason).inc()
-    metrics.events.labels(*metrics.raw_labels(value), "rejected").inc()
-    record = reject_record(f"{EVENTS}[{partition}]", offset, error, value, MAX_KEPT_RAW_BYTES)
-    record["partition"], record["offset"] = partition, offset
-    await ctx.topics.rejects.send(value=json.dumps(record, ensure_ascii=False).encode())
+            _broadcast(ctx, LaneItem("idle", f"events-{p}"))
 
 
 def recovered(app: faust.App) -> bool:
@@ -93,22 +115,6 @@ def caught_up(ctx: WorkerContext, tp: TP) -> bool:
     return highwater is not None and position >= highwater
 
 
-async def _route_one(ctx: WorkerContext, value: bytes, partition: int, offset: int, stamp: float) -> None:
-    try:
-        event = ctx.decode(value)
-    except InvalidEventError as error:
-        await reject(ctx, value, partition, offset, error)
-        return
-    ctx.metrics.events.labels(event.type, ctx.metrics.source(event.source), "accepted").inc()
-    source = f"events-{partition}"
-    for target, only, copy in route(event, ctx.settings.kafka.partitions):
-        message = {"kind": "event", "source": source, "only": sorted(only), "stamp": stamp,
-                   "event": copy.model_dump(mode="json")}
-        await ctx.topics.lanes.send(key=event.subject.encode(), value=json.dumps(message).encode(), partition=target)
-    ctx.progress.saw(partition, event.at, stamp)
-
-
-async def _broadcast(ctx: WorkerContext, message: dict[str, Any]) -> None:
-    value = json.dumps(message).encode()
+def _broadcast(ctx: WorkerContext, item: LaneItem) -> None:
     for partition in range(ctx.settings.kafka.partitions):
-        await ctx.topics.lanes.send(value=value, partition=partition)
+        ctx.outbox.add(partition, item)

@@ -112,6 +112,18 @@ def exported(broker: str) -> list[dict[str, Any]]:
     return list(read_alerts(broker, idle_seconds=3.0))
 
 
+def rejected(broker: str) -> list[dict[str, Any]]:
+    """Every record of aid.rejects.v1, from the beginning."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer("aid.rejects.v1", bootstrap_servers=broker.removeprefix("kafka://"),
+                             auto_offset_reset="earliest", consumer_timeout_ms=5000, group_id=None)
+    try:
+        return [json.loads(record.value) for record in consumer]
+    finally:
+        consumer.close()
+
+
 def pairs(alerts: list[dict[str, Any]]) -> set[tuple[str, str]]:
     return {(a["typology"], a["subject"]["id"]) for a in alerts}
 

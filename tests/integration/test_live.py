@@ -15,6 +15,7 @@ from tests.integration.live import (
     exported,
     ids_per_pair,
     pairs,
+    rejected,
     replay_alerts,
     start_worker,
     stop,
@@ -110,7 +111,7 @@ def test_two_workers_split_the_partitions_and_agree_with_one(fresh_kafka: str, t
 
 def test_malformed_messages_are_dead_lettered_and_the_worker_goes_on(fresh_kafka: str, tmp_path: Path) -> None:
     """Bad messages sent straight to aid.events.v1 land in aid.rejects.v1 with a reason; later ones still count."""
-    from kafka import KafkaConsumer, KafkaProducer
+    from kafka import KafkaProducer
 
     config = write_config(tmp_path / "aidmon.toml", "bad")
     aidmon(fresh_kafka, "topics", "create", "--config", str(config))
@@ -131,10 +132,7 @@ def test_malformed_messages_are_dead_lettered_and_the_worker_goes_on(fresh_kafka
         producer.flush()
         producer.close()
         wait_caught_up(fresh_kafka, "bad")
-        consumer = KafkaConsumer("aid.rejects.v1", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                 consumer_timeout_ms=5000, group_id=None)
-        rejects = [json.loads(record.value) for record in consumer]
-        consumer.close()
+        rejects = rejected(fresh_kafka)
         live = exported(fresh_kafka)
         assert worker.poll() is None, "the worker died"
     finally:
@@ -142,3 +140,36 @@ def test_malformed_messages_are_dead_lettered_and_the_worker_goes_on(fresh_kafka
     assert sorted(r["reason"] for r in rejects) == ["missing_field", "not_an_object", "not_json", "not_json"]
     assert all("partition" in r and "offset" in r and ("raw" in r or "raw_base64" in r) for r in rejects)
     assert ("duplicate_collection", token) in pairs(live)
+
+
+def test_batches_give_the_alerts_of_single_events(fresh_kafka: str, tmp_path: Path) -> None:
+    """CloudEvents JSON batches (`publish --batch`, and one sent by hand) give replay's alerts;
+    a malformed event of a batch is rejected alone, with its index, and its neighbours applied."""
+    from kafka import KafkaProducer
+
+    config = write_config(tmp_path / "aidmon.toml", "batch")
+    aidmon(fresh_kafka, "topics", "create", "--config", str(config))
+    worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", tmp_path / "worker.log")
+    bootstrap = fresh_kafka.removeprefix("kafka://")
+    try:
+        published = aidmon(fresh_kafka, "publish", str(require(EVENTS)), "--batch", "300", "--config", str(config))
+        noise = truth()["noise"]
+        valid = noise["events"] + noise["duplicates"]
+        assert f"sent: {valid}, acknowledged: {valid}, failed: 0;" in published.stdout
+        lines = require(EVENTS).read_bytes().splitlines()
+        resent = json.loads(next(line for line in lines if b'"site.registered"' in line))  # a duplicate: no effect
+        batch = [{"specversion": "1.0", "type": "site.registered"}, resent, "not an event"]
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        producer.send("aid.events.v1", key=b"DP-X", value=json.dumps(batch).encode(),
+                      headers=[("content-type", b"application/cloudevents-batch+json")])
+        producer.flush()
+        producer.close()
+        wait_caught_up(fresh_kafka, "batch")
+        rejects = rejected(fresh_kafka)
+        live = exported(fresh_kafka)
+    finally:
+        stop(worker)
+    assert sorted((r["index"], r["reason"]) for r in rejects if "index" in r) == [(0, "missing_field"),
+                                                                                   (2, "not_an_object")]
+    assert all("partition" in r and "offset" in r for r in rejects)
+    assert_same_alerts_as_replay(live, config, tmp_path)

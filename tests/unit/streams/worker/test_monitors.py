@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 
 from schemas.events import Event
 from schemas.exceptions import WorkerError
 from streams.settings import Settings
 from streams.worker.lanes import route
-from streams.worker.monitors import CHECKPOINT_MESSAGES, Monitors
+from streams.worker.monitors import CHECKPOINT_ITEMS, Monitors
+from streams.worker.outbox import LaneItem
 from tests import support as s
 
 
 class Table(dict[bytes, bytes]):
-    """The parts of a Faust table the monitors use: a mapping, its data and its changelog."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.changelog: list[tuple[int, bytes, bytes | None]] = []
+    """The parts of a Faust table the monitors use: a mapping and its data."""
 
     @property
     def data(self) -> dict[bytes, bytes]:
         return self
-
-    def send_changelog(self, partition: int, key: bytes, value: bytes | None, **kwargs: Any) -> None:
-        self.changelog.append((partition, key, value))
 
 
 class Held:
@@ -40,39 +31,43 @@ class Held:
         self.acked.append(len(self.table.data))
 
 
-def _lane(event: Event) -> bytes:
-    """The lanes message the router makes of `event` with one partition."""
+def _lane(event: Event) -> LaneItem:
+    """The lanes item the router makes of `event` with one partition."""
     [(_, only, copy)] = route(event, 1)
-    return json.dumps({"kind": "event", "source": "events-0", "only": sorted(only), "stamp": 1.0,
-                       "event": copy.model_dump(mode="json")}).encode()
+    return LaneItem("event", "events-0", tuple(sorted(only)), 1.0, None, copy.model_dump_json().encode())
 
 
 def _short_delivery() -> list[Event]:
     return [s.dispatch("SHP-1", time=s.at()), s.receipt("SHP-1", items=[("maize", "kg", 500)], time=s.at(hours=3))]
 
 
-def test_events_are_acknowledged_only_after_a_checkpoint_wrote_their_state() -> None:
-    """Held events stay unacknowledged until checkpoint(), which writes the table first."""
+def test_a_checkpoint_hands_over_the_changed_rows_with_the_events_they_hold() -> None:
+    """Held events are neither acknowledged nor written before checkpoint(), which puts the
+    changes in the table and returns them for the changelog with the events to acknowledge
+    once they are written; a checkpoint that could not be written gives its events back."""
     table, acked = Table(), []
     monitors = Monitors(Settings(), None, table)
     for event in _short_delivery():
-        monitors.handle(0, _lane(event))
-        monitors.hold(Held(table, acked))  # type: ignore[arg-type]
+        monitors.apply(0, _lane(event))
+        monitors.hold(Held(table, acked), 1)  # type: ignore[arg-type]
     assert acked == [] and table.data == {} and not monitors.due()
-    monitors.checkpoint()
-    assert acked == [len(table.data)] * 2 and table.data
-    assert {key for _, key, _ in table.changelog} == set(table.data)
-    assert not monitors.due()
+    rows, held = monitors.checkpoint()
+    assert acked == [] and len(held) == 2 and table.data
+    assert list(rows) == [0] and rows[0] == table.data
+    assert not monitors.due() and monitors.checkpoint() == ({}, [])
+    monitors.hold_back(held)
+    assert monitors.checkpoint() == ({}, held)
 
 
-def test_a_checkpoint_is_due_after_enough_messages() -> None:
-    """CHECKPOINT_MESSAGES held events make a checkpoint due at once."""
+def test_a_checkpoint_is_due_after_enough_items() -> None:
+    """Held lanes messages carrying CHECKPOINT_ITEMS items make a checkpoint due at once."""
     table = Table()
     monitors = Monitors(Settings(), None, table)
-    for _ in range(CHECKPOINT_MESSAGES - 1):
-        monitors.hold(Held(table, []))  # type: ignore[arg-type]
+    monitors.hold(Held(table, []), CHECKPOINT_ITEMS - 2)  # type: ignore[arg-type]
     assert not monitors.due()
-    monitors.hold(Held(table, []))  # type: ignore[arg-type]
+    monitors.hold(Held(table, []), 1)  # type: ignore[arg-type]
+    assert not monitors.due()
+    monitors.hold(Held(table, []), 1)  # type: ignore[arg-type]
     assert monitors.due()
 
 
@@ -81,19 +76,18 @@ def test_a_partition_taken_over_sends_its_alerts_again_and_counts_them_as_raised
     they are not counted as raised a second time."""
     table = Table()
     first = Monitors(Settings(), None, table)
-    raised = [alert for event in _short_delivery() for alert in first.handle(0, _lane(event))[1]]
+    raised = [alert for event in _short_delivery() for alert in first.apply(0, _lane(event))[1]]
     assert raised and first.first_raised(raised) == raised
     first.checkpoint()
     first.forget([0])
     second = Monitors(Settings(), None, table)
-    tick = json.dumps({"kind": "tick", "source": "events-0", "time": s.at(hours=4).timestamp()}).encode()
-    again, _, stamp = second.handle(0, tick)
-    assert [a.alert_id for a in again] == [a.alert_id for a in raised] and stamp is None
+    again, _ = second.apply(0, LaneItem("tick", "events-0", (), None, s.at(hours=4).timestamp()))
+    assert [a.alert_id for a in again] == [a.alert_id for a in raised]
     assert second.first_raised(again) == []
 
 
-def test_an_unknown_lanes_message_is_a_worker_error() -> None:
-    """A lanes message of a kind the router never writes raises WorkerError."""
+def test_an_unknown_lanes_item_is_a_worker_error() -> None:
+    """A lanes item of a kind the router never writes raises WorkerError."""
     monitors = Monitors(Settings(), None, Table())
-    with pytest.raises(WorkerError, match="unknown lanes message kind"):
-        monitors.handle(0, json.dumps({"kind": "nonsense", "source": "events-0"}).encode())
+    with pytest.raises(WorkerError, match="unknown lanes item kind"):
+        monitors.apply(0, LaneItem("nonsense", "events-0"))  # type: ignore[arg-type]

@@ -1,0 +1,112 @@
+"""One message of aid.events.v1, taken in by `route`.
+
+Each message is decoded and validated once; a malformed one goes whole to aid.rejects.v1
+with its reason and position. A valid one, pseudonymised, is queued in the `Outbox` for
+each partition of the lanes that keeps the state of a detector it feeds
+(`streams.worker.lanes`), marked with its source partition and Kafka timestamp.
+
+A message whose `content-type` header is `application/cloudevents-batch+json` holds a JSON
+array of events (contract 1.1, batches): each is judged alone and placed by its own
+`subject`; a malformed one is rejected with its index in the batch, the others applied.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+
+from faust.types import Message
+
+from schemas.envelope import BATCH_CONTENT_TYPE
+from schemas.events import Event
+from schemas.exceptions import InvalidEventError
+from streams.kafka.topics import EVENTS
+from streams.rejects import MAX_KEPT_RAW_BYTES, reject_record
+from streams.worker.context import WorkerContext
+from streams.worker.lanes import route
+from streams.worker.outbox import LaneItem
+
+_TOKEN_FIELD = re.compile(rb'"beneficiary"\s*:\s*"([A-Za-z0-9_-]*)"')  # a token needs no escapes
+
+
+async def take_in(ctx: WorkerContext, message: Message) -> None:
+    """Decode `message` (one event, or a CloudEvents JSON batch of them) and queue its
+    parts for the lanes; reject what is malformed."""
+    value = message.value or b""  # a tombstone is not JSON: rejected
+    if content_type(message) == BATCH_CONTENT_TYPE:
+        for index, item in enumerate(await _batch_items(ctx, message, value)):
+            await _take_one(ctx, message, item, index)
+    else:
+        await _take_one(ctx, message, value, None)
+
+
+def content_type(message: Message) -> str:
+    """The message's `content-type` header, lower case, without parameters ("" if none)."""
+    headers = message.headers or []
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    for key, raw in pairs:
+        if key.lower() == "content-type" and raw is not None:
+            return bytes(raw).decode("utf-8", "replace").split(";")[0].strip().lower()
+    return ""
+
+
+async def reject(
+    ctx: WorkerContext, message: Message, value: bytes, error: InvalidEventError, index: int | None = None
+) -> None:
+    """Count the event as rejected and keep it whole on aid.rejects.v1, with its position
+    (partition, offset, and its index in a batch)."""
+    metrics = ctx.metrics
+    metrics.rejects.labels(error.reason).inc()
+    metrics.events.labels(*metrics.raw_labels(value), "rejected").inc()
+    partition, offset = message.partition, message.offset
+    record = reject_record(f"{EVENTS}[{partition}]", offset, error, value, MAX_KEPT_RAW_BYTES)
+    record["partition"], record["offset"] = partition, offset
+    if index is not None:
+        record["index"] = index
+    await ctx.topics.rejects.send(value=json.dumps(record, ensure_ascii=False).encode())
+
+
+async def _batch_items(ctx: WorkerContext, message: Message, value: bytes) -> list[bytes]:
+    """The events of a batch, each as its own JSON; the whole message rejected if it is no array."""
+    try:
+        items = json.loads(value)
+    except (ValueError, UnicodeDecodeError):
+        await reject(ctx, message, value, InvalidEventError("not_json", "a batch that is not valid JSON"))
+        return []
+    if not isinstance(items, list):
+        await reject(ctx, message, value, InvalidEventError("invalid_value", "a batch must be a JSON array of events"))
+        return []
+    return [json.dumps(item, ensure_ascii=False).encode() for item in items]
+
+
+async def _take_one(ctx: WorkerContext, message: Message, value: bytes, index: int | None) -> None:
+    partition = message.partition
+    try:
+        event = ctx.decode(value)
+    except InvalidEventError as error:
+        await reject(ctx, message, value, error, index)
+        return
+    ctx.metrics.count_accepted(event.type, event.source)
+    source, stamp = f"events-{partition}", message.timestamp
+    outbox = ctx.outbox
+    body = lane_body(value, event)
+    for target, only, copy in route(event, ctx.settings.kafka.partitions):
+        # an incident's copy for other shipments' partitions leaves out the shipment it names
+        copy_body = body if copy is event else copy.model_dump_json().encode()
+        outbox.add(target, LaneItem("event", source, tuple(sorted(only)), stamp, None, copy_body, copy))
+    ctx.progress.saw(partition, event.at, stamp)
+
+
+def lane_body(value: bytes, event: Event) -> bytes:
+    """The event as the lanes carry it: its bytes as published when they hold no raw
+    beneficiary identifier (no beneficiary, or one `beneficiary` field that is the event's
+    token), else the event as decoded, pseudonymised."""
+    token = getattr(event.data, "beneficiary", None)
+    if token is None:
+        return value
+    if value.count(b'"beneficiary"') == 1:
+        found = _TOKEN_FIELD.search(value)
+        if found is not None and found.group(1) == token.encode():
+            return value
+    return event.model_dump_json().encode()

@@ -1,0 +1,52 @@
+"""What `route` puts on the lanes for an event: its bytes as published, unless they hold a raw identifier."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from schemas.decode import Decoder
+from schemas.privacy import Pseudonymiser
+from streams.worker.intake import lane_body
+from tests import support as s
+
+PSEUDONYMISER = Pseudonymiser(b"a test secret of 32 bytes, fixed")
+
+
+def _published(event_json: str) -> tuple[bytes, object]:
+    value = event_json.encode()
+    return value, Decoder(PSEUDONYMISER)(value)
+
+
+def test_an_event_without_a_beneficiary_travels_as_published() -> None:
+    """A dispatch's bytes go on unchanged (same object, nothing encoded again)."""
+    value, event = _published(s.dispatch("SHP-1", time=s.at()).model_dump_json())
+    assert lane_body(value, event) is value  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("spacing", ['"beneficiary":"', '"beneficiary" :  "'])
+def test_a_distribution_carrying_its_token_travels_as_published(spacing: str) -> None:
+    """A distribution whose one beneficiary field is already a token goes on unchanged."""
+    text = s.distribution(beneficiary="tok_" + "b" * 20, time=s.at()).model_dump_json()
+    value, event = _published(text.replace('"beneficiary":"', spacing))
+    assert lane_body(value, event) is value  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("raw", ["MLI-1234-5678", "abc", "tok_short"])
+def test_a_raw_identifier_never_reaches_the_lanes(raw: str) -> None:
+    """A raw beneficiary identifier is replaced by its token before the event leaves `route`."""
+    text = s.distribution(beneficiary="tok_" + "b" * 20, time=s.at()).model_dump_json()
+    value, event = _published(text.replace("tok_" + "b" * 20, raw))
+    body = lane_body(value, event)  # type: ignore[arg-type]
+    assert raw.encode() not in body
+    assert json.loads(body)["data"]["beneficiary"] == PSEUDONYMISER(raw)
+
+
+def test_a_second_beneficiary_field_means_the_event_is_encoded_again() -> None:
+    """Bytes with `beneficiary` twice (a raw one hidden behind a token) are never forwarded as they are."""
+    text = s.distribution(beneficiary="tok_" + "b" * 20, time=s.at()).model_dump_json()
+    doubled = text.replace('"beneficiary":', '"note":{"beneficiary":"MLI-1"},"beneficiary":', 1)
+    value, event = _published(doubled)
+    body = lane_body(value, event)  # type: ignore[arg-type]
+    assert body != value and b"MLI-1" not in body

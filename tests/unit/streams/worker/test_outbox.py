@@ -1,0 +1,90 @@
+"""The outbox: items for other partitions, framed into few lanes messages, read back whole."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from schemas.exceptions import WorkerError
+from streams.worker.outbox import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_ITEMS,
+    MAX_HANDOFF_ITEMS,
+    LaneItem,
+    Outbox,
+    decode_batch,
+    encode_batch,
+)
+
+
+def _event(n: int, size: int = 40) -> LaneItem:
+    body = json.dumps({"id": str(n), "pad": "x" * size}).encode()
+    return LaneItem("event", "events-1", ("duplicate_collection",), 1.5 + n, None, body)
+
+
+def test_a_batch_reads_back_as_the_items_in_their_order() -> None:
+    """Events, ticks and idle marks survive the framing byte for byte, in order."""
+    items = [_event(1), LaneItem("tick", "events-2", (), 9.0, 1341100800.0), _event(2, 0),
+             LaneItem("idle", "events-3"), LaneItem("event", "events-0", (), None, None, "é".encode())]
+    assert decode_batch(encode_batch(items)) == items
+
+
+@pytest.mark.parametrize("value", [b"", b'{"kind": "event"}', b"AIDLANES1\x00\x00\x00\x05[[1]]",
+                                   encode_batch([_event(1)])[:-3], encode_batch([_event(1)]) + b"x"])
+def test_anything_else_on_the_lanes_is_a_worker_error(value: bytes) -> None:
+    """A message that is not a whole lanes batch of this version is refused, never half read."""
+    with pytest.raises(WorkerError):
+        decode_batch(value)
+
+
+def test_the_outbox_sends_one_message_per_partition_in_order() -> None:
+    """Items queued for a partition leave as one message, oldest first; nothing is left after."""
+    outbox = Outbox()
+    for n in range(10):
+        assert outbox.add(n % 3, _event(n)) is False
+    sent, _ = outbox.take()
+    assert sorted(p for p, _ in sent) == [0, 1, 2] and len(outbox) == 0 and outbox.take() == ([], [])
+    by_partition = {p: [item.stamp for item in decode_batch(value)] for p, value in sent}
+    assert by_partition[1] == [2.5, 5.5, 8.5]
+
+
+def test_a_full_batch_is_sealed_and_no_message_grows_past_the_limit() -> None:
+    """Past MAX_BATCH_BYTES or MAX_BATCH_ITEMS a batch is sealed and the outbox says it is full."""
+    outbox = Outbox()
+    big = MAX_BATCH_BYTES // 3
+    assert not outbox.add(0, _event(1, big)) and not outbox.add(0, _event(2, big))
+    assert outbox.add(0, _event(3, big)) and outbox.full  # a third would pass the limit: the first two go
+    sent, _ = outbox.take()
+    assert [len(decode_batch(value)) for _, value in sent] == [2, 1]
+    assert all(len(value) <= MAX_BATCH_BYTES + 1024 for _, value in sent)
+    for n in range(MAX_BATCH_ITEMS):
+        outbox.add(4, LaneItem("tick", "events-4", (), None, float(n)))
+    assert outbox.full and [len(decode_batch(v)) for _, v in outbox.take()[0]] == [MAX_BATCH_ITEMS]
+
+
+def test_a_local_partition_hands_its_decoded_events_over_once() -> None:
+    """A message for a partition this worker reads is found in the handoff by its exact bytes,
+    once; a message for another worker's partition, or any other bytes, is not."""
+    outbox = Outbox(local=lambda partition: partition == 1)
+    first, second = _event(1)._replace(event="decoded 1"), _event(2)._replace(event="decoded 2")
+    outbox.add(1, first)
+    outbox.add(1, LaneItem("tick", "events-1", (), None, 5.0))
+    outbox.add(2, second)
+    sent, _ = outbox.take()
+    by_partition = dict(sent)
+    assert outbox.handoff.take(bytes(by_partition[1])) == ["decoded 1", None]
+    assert outbox.handoff.take(by_partition[1]) is None
+    assert outbox.handoff.take(by_partition[2]) is None
+
+
+def test_the_handoff_keeps_only_the_latest_items() -> None:
+    """Past MAX_HANDOFF_ITEMS events the oldest messages are dropped (decoded again if read)."""
+    outbox = Outbox(local=lambda partition: True)
+    values = []
+    for n in range(3):
+        for i in range(MAX_HANDOFF_ITEMS // 2):
+            outbox.add(n, _event(n * MAX_HANDOFF_ITEMS + i)._replace(event=n))
+        values += [value for _, value in outbox.take()[0]]
+    found = [outbox.handoff.take(value) is not None for value in values]
+    assert found[-1] and not found[0]
