@@ -53,6 +53,18 @@ class EventClock:
         if known is None or self.now - self._saved_at >= SAVE_EVERY_S:
             self.save()
 
+    def expect(self, sources: list[str]) -> None:
+        """`sources` will deliver events (a worker's partitions of the events topic, as it
+        takes a monitor over): each holds the watermark back until it delivers, ticks or goes
+        idle again, one not heard from yet at NEVER. Without this a source slow to start (a
+        partition whose backlog waits behind another's) would join late, after the watermark
+        had passed events it still holds."""
+        for source in sources:
+            self._times.setdefault(source, NEVER)
+            self._active.add(source)
+        self._recompute()
+        self.save()
+
     def idle(self, source: str) -> None:
         """`source` has nothing more for now: it no longer holds the watermark back."""
         self._active.discard(source)

@@ -215,6 +215,11 @@ class Monitor:
             ]
         return lane
 
+    def expect(self, sources: list[str]) -> None:
+        """Every source that will deliver events (the worker's partitions of aid.events.v1):
+        none of them is passed by the watermark before it is heard from."""
+        self._clock.expect(sources)
+
     def tick(self, source: str, time: float) -> list[Alert]:
         """`source` has got to `time` without an event for this monitor (a heartbeat)."""
         self._clock.observe(source, time)

@@ -28,9 +28,12 @@ LINES_AT = {  # (shipments, lines) at seed 2012: a mix's camp rounds fill up bef
     "convoys-and-camps": ((40, 4296), (200, 20399), (400, 39373), (800, 76485), (1200, 109834), (1620, 122483),
                           (2200, 139321)),
 }
-BATCH_CONTENT_TYPE = b"application/cloudevents-batch+json"
 if str(ROOT) not in sys.path:  # the project's packages, when not installed in this python
     sys.path.insert(0, str(ROOT))
+
+from schemas.envelope import BATCH_CONTENT_TYPE as _BATCH_TYPE  # noqa: E402 - after the path
+
+BATCH_CONTENT_TYPE = _BATCH_TYPE.encode("ascii")
 
 
 @dataclass(frozen=True)

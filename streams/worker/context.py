@@ -90,15 +90,23 @@ class WorkerContext:
         cls, app: faust.App, settings: Settings, sanctions: list[ListedName] | None, pseudonymiser: Pseudonymiser
     ) -> WorkerContext:
         """The context of `app`: its topics, the `state` table, fresh progress and metrics."""
-        table = app.Table("state", partitions=settings.kafka.partitions, key_type=bytes, value_type=bytes)  # raw
-        lanes = lanes_topic(settings.kafka.app_id)
+        kafka = settings.kafka
+        table = app.Table("state", partitions=kafka.partitions, key_type=bytes, value_type=bytes)  # raw
+        lanes = lanes_topic(kafka.app_id)
         registry = CollectorRegistry()
         metrics = create(registry)
         metrics.start_at_zero(tuple(s.name for s in settings.webhooks.subscriptions))
         return cls(
-            settings=settings, app=app, topics=Topics.make(app, settings.kafka), table=table,
-            monitors=Monitors(settings, sanctions, table), progress=Progress(), offsets=HandledOffsets(),
-            registry=registry, metrics=metrics, pseudonymiser=pseudonymiser, decode=Decoder(pseudonymiser),
-            changelog=ChangelogWriter(settings.broker, state_changelog(settings.kafka.app_id)),
+            settings=settings, app=app, topics=Topics.make(app, kafka), table=table,
+            monitors=Monitors(settings, sanctions, table, lambda: _partitions(app, EVENTS, kafka.partitions)),
+            progress=Progress(), offsets=HandledOffsets(), registry=registry, metrics=metrics,
+            pseudonymiser=pseudonymiser, decode=Decoder(pseudonymiser),
+            changelog=ChangelogWriter(settings.broker, state_changelog(kafka.app_id)),
             outbox=Outbox(lambda partition: TP(lanes, partition) in app.consumer.assignment()),
         )
+
+
+def _partitions(app: faust.App, topic: str, default: int) -> int:
+    """How many partitions `topic` has, as the consumer knows it (`default` before it does)."""
+    found = app.consumer.topic_partitions(topic)
+    return int(found) if found else default

@@ -13,7 +13,7 @@ ids stable.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from faust.types import EventT
@@ -41,8 +41,15 @@ def _no_raw_identifiers(value: str) -> str:
 class Monitors:
     """One monitor per lanes partition, made when the partition's first message arrives."""
 
-    def __init__(self, settings: Settings, sanctions: list[ListedName] | None, table: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sanctions: list[ListedName] | None,
+        table: Any,
+        sources: Callable[[], int] | None = None,
+    ) -> None:
         self._settings = settings
+        self._sources = sources or (lambda: settings.kafka.partitions)  # partitions of aid.events.v1
         self._sanctions = sanctions
         self._table = table
         self._by_partition: dict[int, tuple[Monitor, PartitionStores]] = {}
@@ -60,6 +67,7 @@ class Monitors:
             return monitor, []
         stores = PartitionStores(self._table, partition)
         monitor = Monitor(self._settings.detectors, self._sanctions, stores)
+        monitor.expect([f"events-{p}" for p in range(self._sources())])
         self._by_partition[partition] = (monitor, stores)
         again = monitor.alerts()
         self._raised.update(alert.alert_id for alert in again)

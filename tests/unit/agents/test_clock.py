@@ -36,6 +36,23 @@ def test_watermark_waits_for_the_slowest_active_source() -> None:
     assert clock.watermark == 50 * HOUR
 
 
+def test_an_expected_source_holds_the_watermark_until_it_speaks_or_goes_idle() -> None:
+    """A partition not heard from yet (its backlog behind another's) is never passed by the
+    watermark; one idle before a take-over holds it at its own time again until it goes idle."""
+    clock = EventClock(HOUR, {})
+    clock.expect(["p0", "p1"])
+    clock.observe("p0", 50 * HOUR)
+    assert clock.watermark == NEVER
+    clock.observe("p1", 30 * HOUR)
+    assert clock.watermark == 29 * HOUR
+    clock.idle("p1")
+    assert clock.watermark == 49 * HOUR
+    clock.expect(["p0", "p1"])  # a new owner takes the monitor over: p1 may have a backlog now
+    assert clock.watermark == 29 * HOUR
+    clock.idle("p1")
+    assert clock.watermark == 49 * HOUR
+
+
 def test_clock_survives_a_restart_through_its_store() -> None:
     """Saved to its store, the clock comes back with the same sources and watermark."""
     store: dict[str, object] = {}
