@@ -12,6 +12,7 @@ array of events (contract 1.1, batches): each is judged alone and placed by its 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ from collections.abc import Mapping
 from faust.types import Message
 
 from schemas.envelope import BATCH_CONTENT_TYPE
-from schemas.events import Event
+from schemas.events import DistributionRecorded, Event, FeedbackReceived
 from schemas.exceptions import InvalidEventError
 from streams.kafka.topics import EVENTS
 from streams.rejects import MAX_KEPT_RAW_BYTES, reject_record
@@ -28,6 +29,12 @@ from streams.worker.lanes import route
 from streams.worker.outbox import LaneItem
 
 _TOKEN_FIELD = re.compile(rb'"beneficiary"\s*:\s*"([A-Za-z0-9_-]*)"')  # a token needs no escapes
+
+
+@functools.cache
+def _in_order(only: frozenset[str]) -> tuple[str, ...]:
+    """A lane's typologies as a lanes item names them (sorted; the few sets there are, once each)."""
+    return tuple(sorted(only))
 
 
 async def take_in(ctx: WorkerContext, message: Message) -> None:
@@ -94,7 +101,7 @@ async def _take_one(ctx: WorkerContext, message: Message, value: bytes, index: i
     for target, only, copy in route(event, ctx.settings.kafka.partitions):
         # an incident's copy for other shipments' partitions leaves out the shipment it names
         copy_body = body if copy is event else copy.model_dump_json().encode()
-        outbox.add(target, LaneItem("event", source, tuple(sorted(only)), stamp, None, copy_body, copy))
+        outbox.add(target, LaneItem("event", source, _in_order(only), stamp, None, copy_body, copy))
     ctx.progress.saw(partition, event.at, stamp)
 
 
@@ -102,7 +109,7 @@ def lane_body(value: bytes, event: Event) -> bytes:
     """The event as the lanes carry it: its bytes as published when they hold no raw
     beneficiary identifier (no beneficiary, or one `beneficiary` field that is the event's
     token), else the event as decoded, pseudonymised."""
-    token = getattr(event.data, "beneficiary", None)
+    token = event.data.beneficiary if isinstance(event, DistributionRecorded | FeedbackReceived) else None
     if token is None:
         return value
     if value.count(b'"beneficiary"') == 1:

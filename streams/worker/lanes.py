@@ -28,6 +28,8 @@ SITE_LANE = frozenset({"over_distribution", "non_receipt_feedback"})
 BENEFICIARY_LANE = frozenset({"duplicate_collection"})
 EVERY_LANE = SHIPMENT_LANE | SITE_LANE | BENEFICIARY_LANE
 
+_SHIPMENT_ONLY = frozenset({"shipment.dispatched", "convoy.position", "convoy.stop"})
+
 Target = tuple[int, frozenset[str], Event]  # partition, typologies that apply there, the event
 
 
@@ -38,7 +40,10 @@ def partition_of(key: str, partitions: int) -> int:
 
 def route(event: Event, partitions: int) -> list[Target]:
     """The messages one event becomes: (partition, typologies, event), at most one per partition."""
-    if event.type in REFERENCE_TYPES:
+    event_type = event.type
+    if event_type in _SHIPMENT_ONLY:  # most events: one partition, no set to build
+        return [(partition_of(event.subject, partitions), SHIPMENT_LANE, event)]
+    if event_type in REFERENCE_TYPES:
         return [(p, frozenset(), event) for p in range(partitions)]
     if isinstance(event, IncidentReported):
         named = event.data.shipment_id

@@ -31,7 +31,7 @@ MAGIC = b"AIDLANES1"
 MAX_BATCH_BYTES = 512 * 1024  # a message stays well under Kafka's 1 MB default
 MAX_BATCH_ITEMS = 2000
 MAX_HANDOFF_ITEMS = 20_000
-FLUSH_SECONDS = 0.02  # how long an item may wait for its batch: a fiftieth of a second of latency
+FLUSH_SECONDS = 0.05  # how long an item may wait for its batch: a twentieth of a second of latency
 
 LaneKind = Literal["event", "tick", "idle"]
 
