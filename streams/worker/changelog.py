@@ -51,6 +51,11 @@ class ChangelogWriter:
         await asyncio.gather(*futures)
         self._pending = {}
 
+    @property
+    def pending(self) -> int:
+        """Rows a failed write left for the next one."""
+        return sum(len(changes) for changes in self._pending.values())
+
     async def stop(self) -> None:
         if self._producer is not None:
             producer, self._producer = self._producer, None
@@ -64,7 +69,11 @@ class ChangelogWriter:
                 bootstrap_servers=bootstrap_servers(self._broker), acks="all", client_id="aidmon-changelog",
                 max_batch_size=MAX_BATCH_BYTES, max_request_size=2 * MAX_BATCH_BYTES,
             )
-            await producer.start()
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()  # a producer that could not start still holds its client
+                raise
             self._producer = producer
         return self._producer
 
