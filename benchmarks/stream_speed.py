@@ -26,8 +26,8 @@ started in a temporary directory and stopped at the end, also on Ctrl-C or failu
    how it is computed), then the worker's peak memory (VmHWM of its process);
 5. the same events as CloudEvents JSON batches (`application/cloudevents-batch+json`, 500
    events a message, keyed by the first one's subject) read by a second worker with a fresh
-   app id from where the batches begin. Until the worker accepts batches it rejects each
-   one to aid.rejects.v1: the benchmark then prints "not supported yet" and goes on.
+   app id from where the batches begin (a worker that rejected every batch to
+   aid.rejects.v1 would be reported as "not supported").
 
 Each figure is printed with its ratio to the baselines and the time each phase took.
 Nothing is asserted: the figures are read, not tested. The run takes about 15 minutes on
@@ -140,7 +140,7 @@ def run_batches(bootstrap: str, stream: Stream, work: Path, size: int, timeout: 
     rejected = sum(end_offsets(bootstrap, REJECTS).values()) - rejects_before
     if rejected >= len(batches):
         run.caught_up, run.done = False, 0
-        run.note = (f"not supported yet: the worker rejected all {len(batches)} batch messages"
+        run.note = (f"not supported: the worker rejected all {len(batches)} batch messages"
                     f" to {REJECTS} ({rejected} rejects)")
     elif outcomes:
         run.note = f"{len(batches)} messages of up to {size} events; events by outcome: " + ", ".join(
