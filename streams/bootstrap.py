@@ -1,5 +1,6 @@
-"""What every entry point builds from the settings: the pseudonymiser, the sanctions names,
-the monitor, and the garbage collector's tuning for a long run."""
+"""What every entry point builds from the settings: the pseudonymiser (on the live path,
+only from a configured secret), the sanctions names, the monitor, and the garbage
+collector's tuning for a long run."""
 
 from __future__ import annotations
 
@@ -10,14 +11,18 @@ from pathlib import Path
 
 from agents.monitor import Monitor
 from agents.names import ListedName
+from schemas.exceptions import ConfigurationError
 from schemas.privacy import Pseudonymiser
 from streams.sanctions import load_sanctions
 from streams.settings import Settings
 
 log = logging.getLogger("aidmon")
 
+RANDOM_KEY_COMMAND = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+
 
 def make_pseudonymiser(settings: Settings) -> Pseudonymiser:
+    """The deployment's pseudonymiser; without a secret (replay only), a random key for this run."""
     secret = settings.pseudonymisation.secret
     if secret is None:
         log.warning(
@@ -26,6 +31,19 @@ def make_pseudonymiser(settings: Settings) -> Pseudonymiser:
         )
         return Pseudonymiser(secrets.token_bytes(32))
     return Pseudonymiser(secret.get_secret_value().encode("utf-8"))
+
+
+def require_pseudonymiser(settings: Settings) -> Pseudonymiser:
+    """The deployment's pseudonymiser for the live path (worker, publish, POST /events), which
+    refuses a random key: tokens would differ between workers and restarts."""
+    if settings.pseudonymisation.secret is None:
+        raise ConfigurationError(
+            "pseudonymisation.secret",
+            "not set, and the worker and publish need it (without it a beneficiary's token changes between "
+            "workers and restarts); set [pseudonymisation] secret in the config or AIDMON_PSEUDONYMISATION__SECRET "
+            f"to the deployment's secret, the same on every worker and publisher (make one with: {RANDOM_KEY_COMMAND})",
+        )
+    return make_pseudonymiser(settings)
 
 
 def sanctions_names(settings: Settings, sanctions_path: Path | None) -> list[ListedName] | None:

@@ -82,6 +82,7 @@ class AlertBook:
         self.entries: dict[str, Entry] = {}
         self.pending: dict[str, list[tuple[int, StatusChange]]] = {}  # changes read before their alert
         self.subscribers: set[asyncio.Queue[Entry | None]] = set()
+        self.closed = False  # the worker stops: no stream stays open
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -126,15 +127,19 @@ class AlertBook:
         return shown, encode_cursor(shown[-1]) if more and shown else None
 
     def subscribe(self) -> asyncio.Queue[Entry | None]:
+        """A queue of the updates to come; once the book is closed, one that ends at once."""
         queue: asyncio.Queue[Entry | None] = asyncio.Queue(SUBSCRIBER_QUEUE)
         self.subscribers.add(queue)
+        if self.closed:
+            self._end(queue)
         return queue
 
     def unsubscribe(self, queue: asyncio.Queue[Entry | None]) -> None:
         self.subscribers.discard(queue)
 
     def close(self) -> None:
-        """End every live stream (the worker stops)."""
+        """End every live stream, and any opened later (the worker stops)."""
+        self.closed = True
         for queue in list(self.subscribers):
             self._end(queue)
 

@@ -3,6 +3,7 @@
 Not a group member: each worker reads both topics whole, from the beginning, so each
 sees every alert and every lifecycle change. `caught_up` is set once it has read up to
 the end offsets the topics had when it started: until then /readyz says not ready.
+Tombstones on either topic are skipped; a record that cannot be read is logged and skipped.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ class AlertReader:
             await asyncio.sleep(2.0)
 
     def _apply(self, topic: str, offset: int, value: bytes | None) -> None:
+        """One record into the book; a tombstone (a key, no value: an alert id or audit record
+        deleted by compaction tools or an administrator) holds nothing and is skipped."""
         if value is None:
             return
         try:

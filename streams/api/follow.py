@@ -3,6 +3,12 @@
     retry: 3000 and a comment first; then `event: alert` (id = alert_id, data = the alert
     view) for each matching alert, `: keep-alive` after KEEPALIVE_SECONDS of quiet, and
     `event: end` when the client falls too far behind or the worker stops.
+
+A stream only ends when its queue says so, so the web server's graceful shutdown would wait
+for every open stream (aiohttp: 60 s for the handlers, then 60 s more, since cancelling a
+request does not stop a handler that is not reading the body). `end_streams_on_shutdown`
+closes the book as the server starts to shut down, once it accepts no new connection: each
+stream writes `event: end` and returns, and the worker stops at once.
 """
 
 from __future__ import annotations
@@ -45,3 +51,12 @@ async def follow(request: web.Request, book: AlertBook, metrics: Metrics, query:
         book.unsubscribe(queue)
         metrics.sse_clients.dec()
     return response
+
+
+def end_streams_on_shutdown(web_app: web.Application, book: AlertBook) -> None:
+    """Close `book`, ending every open stream, when `web_app` begins its graceful shutdown."""
+
+    async def on_shutdown(app: web.Application) -> None:
+        book.close()
+
+    web_app.on_shutdown.append(on_shutdown)

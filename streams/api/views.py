@@ -14,11 +14,13 @@ its status; an unexpected exception is logged and answered 500, never a crash
 from __future__ import annotations
 
 import faust
+from faust.web.drivers.aiohttp import Web as AiohttpWeb
 
 from streams.api.access import Access
 from streams.api.alert_views import Alerts, ChangeStatus, OneAlert, Stream
 from streams.api.base import ApiContext, ApiView
 from streams.api.event_views import Events
+from streams.api.follow import end_streams_on_shutdown
 from streams.api.open_views import Health, MetricsPage, OpenApi, Ready
 
 __all__ = ["ROUTES", "ApiContext", "register_api"]
@@ -38,8 +40,11 @@ ROUTES: tuple[tuple[str, type[ApiView]], ...] = (
 
 
 def register_api(app: faust.App, ctx: ApiContext) -> None:
-    """Add the API's views to the Faust app's web server, each bound to `ctx` by a subclass."""
+    """Add the API's views to the Faust app's web server, each bound to `ctx` by a subclass,
+    and end the live streams when that server shuts down (streams.api.follow)."""
     access = Access(ctx.settings.tokens)
     for path, view in ROUTES:
         bound = type(view.__name__, (view,), {"ctx": ctx, "access": access})
         app.page(path, name=view.__name__)(bound)
+    if isinstance(app.web, AiohttpWeb):  # Faust's default web driver, the one the worker runs
+        end_streams_on_shutdown(app.web.web_app, ctx.book)

@@ -115,13 +115,14 @@ def run_topics_create(args: argparse.Namespace) -> int:
 def run_worker(args: argparse.Namespace) -> int:
     import faust
 
-    from streams.bootstrap import make_pseudonymiser, sanctions_names
+    from streams.bootstrap import require_pseudonymiser, sanctions_names
     from streams.worker.app import build_app
 
     settings = _settings(args)
+    pseudonymiser = require_pseudonymiser(settings)  # before anything connects: no secret, no worker
     names = sanctions_names(settings, args.sanctions)
     args.data_dir.mkdir(parents=True, exist_ok=True)
-    app = build_app(settings, names, make_pseudonymiser(settings), args.data_dir, args.web_port)
+    app = build_app(settings, names, pseudonymiser, args.data_dir, args.web_port)
     worker = faust.Worker(app, loglevel=args.log_level.lower())
     # Faust's progress spinner sets the root logger to DEBUG to see every record: every
     # client's debug line would then be formatted and dropped (a tenth of the worker's time)
@@ -131,17 +132,18 @@ def run_worker(args: argparse.Namespace) -> int:
 
 
 def run_publish(args: argparse.Namespace) -> int:
-    from streams.bootstrap import make_pseudonymiser
+    from streams.bootstrap import require_pseudonymiser
     from streams.kafka.producer import publish
 
     settings = _settings(args)
+    pseudonymiser = require_pseudonymiser(settings)
     try:
         source = args.events.open("rb")
     except OSError as exc:
         print(f"aidmon: error: cannot read {args.events}: {exc.strerror}", file=sys.stderr)
         return 2
     with source:
-        summary = publish(source, settings.broker, make_pseudonymiser(settings), args.rate, batch=args.batch)
+        summary = publish(source, settings.broker, pseudonymiser, args.rate, batch=args.batch)
     print(summary.render())
     return 0 if summary.failed == 0 and summary.acknowledged == summary.sent else 1
 

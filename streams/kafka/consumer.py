@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from streams.kafka.topics import ALERTS, EVENTS, bootstrap_servers
 
 
 def read_alerts(broker: str, idle_seconds: float | None) -> Iterator[dict[str, Any]]:
-    """Alerts from the beginning of the topic; stops after `idle_seconds` without a new one
-    (None: follows it for ever)."""
+    """Alerts from the beginning of the topic; stops after `idle_seconds` without a new
+    message (None: follows it for ever). Tombstones are skipped (`alerts_of`)."""
     from kafka import KafkaConsumer
 
     consumer = KafkaConsumer(
@@ -28,11 +28,18 @@ def read_alerts(broker: str, idle_seconds: float | None) -> Iterator[dict[str, A
         while idle_seconds is None or time.monotonic() - last < idle_seconds:
             batches = consumer.poll(timeout_ms=500)
             for records in batches.values():
-                for record in records:
-                    last = time.monotonic()
-                    yield json.loads(record.value)
+                last = time.monotonic()
+                yield from alerts_of(records)
     finally:
         consumer.close()
+
+
+def alerts_of(records: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    """The alerts of the alerts topic's records. A tombstone (a key and no value, as compaction
+    tools and administrators write to delete an alert id) holds no alert: it is skipped."""
+    for record in records:
+        if record.value is not None:
+            yield json.loads(record.value)
 
 
 def export_alerts(broker: str, out: IO[str], idle_seconds: float, every_update: bool = False) -> int:

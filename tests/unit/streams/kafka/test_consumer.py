@@ -1,0 +1,27 @@
+"""Reading the alerts topic for `aidmon alerts export|tail`: tombstones hold no alert. Kafka is
+not here: records stand in for the consumer's (the broker's side is tests/integration/test_tombstones.py)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+from streams.kafka.consumer import alerts_of
+
+
+def record(key: bytes, value: bytes | None) -> SimpleNamespace:
+    return SimpleNamespace(key=key, value=value)
+
+
+def test_tombstones_are_skipped_and_alerts_kept_in_order() -> None:
+    """A key with no value (compaction's or an administrator's deletion) yields nothing; the
+    alerts around it come through in topic order."""
+    first, second = {"alert_id": "a-1", "typology": "transit_loss"}, {"alert_id": "a-2", "typology": "theft"}
+    records = [record(b"gone", None), record(b"a-1", json.dumps(first).encode()), record(b"a-1", None),
+               record(b"a-2", json.dumps(second).encode()), record(b"gone-too", None)]
+    assert list(alerts_of(records)) == [first, second]
+
+
+def test_only_tombstones_yield_nothing() -> None:
+    """A batch of tombstones alone is no alert at all, and no error."""
+    assert list(alerts_of([record(b"a", None), record(b"b", None)])) == []
