@@ -5,7 +5,7 @@
          +--> aid.rejects.v1  +-- heartbeat
 
 `route` and the task that sends the lanes (and queues the heartbeat) live in
-`streams.worker.route`; `detect`, the checkpoint timer and the revocation handler in
+`streams.worker.route`; `detect`, the checkpoint task and the revocation handler in
 `streams.worker.detect`. Each is a function of the stream (or of nothing) and the
 `WorkerContext` (`streams.worker.context`) they share. The HTTP API,
 webhook delivery and the gauges are wired on by `streams.outputs.wiring`.
@@ -25,7 +25,6 @@ from streams.outputs.wiring import attach_outputs
 from streams.settings import Settings
 from streams.worker import detect, route
 from streams.worker.context import WorkerContext
-from streams.worker.monitors import CHECKPOINT_SECONDS
 
 
 def build_app(
@@ -53,13 +52,17 @@ def build_app(
     async def detect_alerts(stream: faust.StreamT[bytes]) -> None:
         await detect.detect_alerts(ctx, stream)
 
-    @app.timer(interval=CHECKPOINT_SECONDS)  # type: ignore[untyped-decorator]
+    @app.task  # type: ignore[untyped-decorator]
     async def checkpoint() -> None:
-        await detect.checkpoint_timer(ctx)
+        await detect.checkpoint_often(ctx)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
         await detect.on_revoked(ctx, revoked)
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
+        ctx.gone.difference_update(assigned)
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def on_shutdown(app: faust.App, **kwargs: Any) -> None:

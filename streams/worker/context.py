@@ -84,6 +84,16 @@ class WorkerContext:
     outbox: Outbox  # what `route` has for the lanes
     flushing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one flush of the outbox at a time
     checkpointing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one checkpoint at a time
+    gone: set[TP] = field(default_factory=set)  # partitions revoked, not assigned again since
+
+    def acknowledge(self, events: list[Any]) -> None:
+        """Acknowledge Faust `events`, except those of partitions revoked since they were read:
+        their next owner reads them again from the last commit (an acknowledgement here would
+        land in the bookkeeping Faust has just cleared for them)."""
+        gone = self.gone
+        for event in events:
+            if not gone or event.message.tp not in gone:
+                event.ack()
 
     @classmethod
     def build(

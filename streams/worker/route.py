@@ -53,8 +53,7 @@ async def flush(ctx: WorkerContext) -> None:
         messages, held = ctx.outbox.take()
         for partition, value in messages:
             await ctx.topics.lanes.send(value=value, partition=partition)
-        for event in held:
-            event.ack()
+        ctx.acknowledge(held)
 
 
 async def send_lanes(ctx: WorkerContext) -> None:
