@@ -142,6 +142,10 @@ class DetectorConfig:
     """Allowed lateness: findings that a late event could undo (route deviation, overdue,
     stock) are judged only once the clock is this far past the events they rest on."""
     max_evidence: int = 50
+    retention_days: float = 45.0
+    """How long state is kept (contract 1.1, state retention): a subject is forgotten once
+    the clock is this far past its latest event and its pending deadlines, and an event this
+    far behind the clock is rejected as `expired` instead of applied."""
     transit_loss: TransitLossConfig = field(default_factory=TransitLossConfig)
     route_deviation: RouteDeviationConfig = field(default_factory=RouteDeviationConfig)
     unscheduled_stop: UnscheduledStopConfig = field(default_factory=UnscheduledStopConfig)
@@ -155,3 +159,4 @@ class DetectorConfig:
     def __post_init__(self) -> None:
         _require(self.reorder_minutes >= 0, "reorder_minutes must be >= 0")
         _require(self.max_evidence >= 1, "max_evidence must be >= 1")
+        _require(self.retention_days > 0, "retention_days must be > 0")

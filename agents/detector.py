@@ -13,7 +13,7 @@ from agents.geo import ZoneMap
 from agents.names import SanctionsIndex
 from agents.state import Store
 from schemas.alerts import Typology
-from schemas.events import Event
+from schemas.events import Event, ShipmentDispatched
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,27 @@ class Detector:
     def on_site_changed(self, site_id: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         """Called after a site registration; findings that depend on the site are re-judged."""
         return []
+
+    def expire(self, state: Mapping[str, Store], horizon: float) -> None:
+        """Forget what no event at or after `horizon` can still need (contract 1.1, state
+        retention): the monitor rejects older events as expired, and calls this about once a
+        day of event time. What a raised finding rests on is kept, so that findings do not
+        change; everything else that grows with history goes."""
+
+
+def keep_until(event: Event, ctx: Context) -> float:
+    """How long a shipment's state must last for `event` (before the retention): its time,
+    or for a dispatch its expected arrival plus the overdue grace if later (a pending deadline)."""
+    if isinstance(event, ShipmentDispatched):
+        grace = ctx.config.overdue_shipment.grace_hours * 3600
+        return max(event.at, epoch(event.data.expected_arrival) + grace)
+    return event.at
+
+
+def drop_before(table: Store, horizon: float) -> None:
+    """Delete the records of `table` whose `until` is before `horizon`."""
+    for key in [key for key, record in table.items() if record.until < horizon]:
+        del table[key]
 
 
 def insort_once(items: list[Any], item: tuple[Any, ...]) -> bool:

@@ -18,6 +18,7 @@ from schemas.events import DistributionRecorded, Event, ShipmentReceived
 from schemas.types import Item
 
 RECEIPT, DISTRIBUTION = 0, 1
+_NOTHING = (0.0, 0.0)
 
 Entry = tuple[float, int, str, float, float, float]
 """A line of a commodity's stock ledger at a site, with the running totals after it:
@@ -47,10 +48,11 @@ def _by_commodity(items: Sequence[Item]) -> dict[str, float]:
     return kilos
 
 
-def _totals_before(ledger: list[Entry], index: int) -> tuple[float, float]:
-    """Kilograms received and distributed before the ledger line at `index`."""
+def _totals_before(ledger: list[Entry], index: int, base: tuple[float, float]) -> tuple[float, float]:
+    """Kilograms received and distributed before the ledger line at `index` (`base`: before
+    its first line, the totals of the lines the retention took out)."""
     if not index:
-        return 0.0, 0.0
+        return base
     _, _, _, _, received, distributed = ledger[index - 1]
     return received, distributed
 
@@ -72,6 +74,9 @@ class SiteRecord:
     excess: dict[str, Excess] = field(default_factory=dict)
     """commodity -> a candidate confirmed once the watermark passed it"""
     changed: bool = False  # crossings or excess changed since the last finding
+    base: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """commodity -> kilograms received and distributed before its ledger's first line: the
+    running totals of the lines the retention took out (`expire`)"""
 
 
 class OverDistributionDetector(Detector):
@@ -144,7 +149,7 @@ class OverDistributionDetector(Detector):
             ledger = record.ledgers[commodity] = []
         line = (t, kind, eid)  # sorts as the ledger line would
         if not ledger or line > ledger[-1]:  # in order: the usual case
-            received, distributed = _totals_before(ledger, len(ledger))
+            received, distributed = _totals_before(ledger, len(ledger), record.base.get(commodity, _NOTHING))
             if kind == RECEIPT:
                 received += kilos
             else:
@@ -158,7 +163,7 @@ class OverDistributionDetector(Detector):
             when, how, which, _, _, _ = ledger[index]
             if (when, how, which) == line:
                 return  # applied already
-        received, distributed = _totals_before(ledger, index)
+        received, distributed = _totals_before(ledger, index, record.base.get(commodity, _NOTHING))
         later = [(t, kind, eid, kilos)]
         later += [(when, how, which, amount) for when, how, which, amount, _, _ in ledger[index:]]
         del ledger[index:]
@@ -179,6 +184,30 @@ class OverDistributionDetector(Detector):
                 if how == DISTRIBUTION and distributed > limit * received:
                     self._candidate(key, record, commodity, i, ctx)
                     break
+
+    def expire(self, state: Mapping[str, Store], horizon: float) -> None:
+        """Rounds whose last service is before `horizon` go (a crossing found in one stays);
+        ledger lines before it are folded into the totals they left (no event at or after
+        `horizon` goes before them, and the watermark has passed them)."""
+        table = state[self.typology]
+        for key, record in list(table.items()):
+            changed = False
+            for round_id in [r for r, served in record.rounds.items() if max(served.values())[0] < horizon]:
+                del record.rounds[round_id]
+                changed = True
+            for commodity, ledger in record.ledgers.items():
+                folded = bisect.bisect_left(ledger, (horizon,))
+                if not folded:
+                    continue
+                _, _, _, _, received, distributed = ledger[folded - 1]
+                record.base[commodity] = (received, distributed)
+                del ledger[:folded]
+                for found in (record.candidates, record.excess):
+                    if commodity in found:
+                        found[commodity] = found[commodity]._replace(line=found[commodity].line - folded)
+                changed = True
+            if changed:
+                table[key] = record
 
     def _candidate(self, key: str, record: SiteRecord, commodity: str, index: int, ctx: Context) -> None:
         t, _, eid, _, received, distributed = record.ledgers[commodity][index]
@@ -204,7 +233,8 @@ class OverDistributionDetector(Detector):
         record: SiteRecord | None = table.get(site_id)
         if record is None:
             return []
-        record.crossings.clear()  # the caseload may have changed
+        for round_id in record.rounds:  # the caseload may have changed (rounds the retention took out stand)
+            record.crossings.pop(round_id, None)
         record.changed = True
         for round_id in record.rounds:
             self._cross(record, round_id, ctx.sites.get(site_id))
@@ -284,6 +314,21 @@ class DuplicateCollectionDetector(Detector):
 
     def __init__(self, config: DuplicateCollectionConfig) -> None:
         self.config = config
+
+    def expire(self, state: Mapping[str, Store], horizon: float) -> None:
+        """Rounds whose last visit is before `horizon` go, unless they are part of a finding."""
+        table = state[self.typology]
+        least = self.config.min_collections
+        for key, record in list(table.items()):
+            old = [r for r, visits in record.items() if len(visits) < least and max(visits)[0] < horizon]
+            if not old:
+                continue
+            for round_id in old:
+                del record[round_id]
+            if record:
+                table[key] = record
+            else:
+                del table[key]
 
     def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         if not isinstance(event, DistributionRecorded):

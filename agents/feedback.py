@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple
@@ -26,6 +28,19 @@ class Report(NamedTuple):
 @dataclass(slots=True)
 class FeedbackRecord:
     reports: list[Report] = field(default_factory=list)  # sorted by time, then event id
+    settled: tuple[Report, ...] = ()
+    """The best window among those ending before `settled_until` (no event can join them
+    any more: see `expire`), kept when the reports before it go."""
+    settled_reached: float | None = None  # when those windows first reached the minimum
+    settled_until: float = -math.inf
+
+
+class Window(NamedTuple):
+    """The best window of reports: how many, which, and when the minimum was first reached."""
+
+    size: int
+    reports: list[Report]
+    reached: float | None
 
 
 class NonReceiptFeedbackDetector(Detector):
@@ -51,13 +66,33 @@ class NonReceiptFeedbackDetector(Detector):
         finding = self.judge(key, record)
         return [finding] if finding else []
 
-    def windows(self, record: FeedbackRecord) -> tuple[int, int, int, float | None]:
-        """(best count, its first index, its end index, time the minimum was first reached)."""
+    def expire(self, state: Mapping[str, Store], horizon: float) -> None:
+        """Windows ending before `horizon` are settled (a report at or after it is more than a
+        window from them): the best is kept, and reports no later window reaches go."""
+        table = state[self.typology]
+        for key, record in list(table.items()):
+            reports = record.reports
+            if not reports or reports[0].time >= horizon - self._window_s:
+                continue
+            settled = self.windows(record, until=horizon)
+            record.settled, record.settled_reached = tuple(settled.reports), settled.reached
+            record.settled_until = horizon
+            record.reports = [r for r in reports if r.time >= horizon - self._window_s]
+            if record.reports or record.settled:
+                table[key] = record
+            else:
+                del table[key]
+
+    def windows(self, record: FeedbackRecord, until: float = math.inf) -> Window:
+        """The best window (the first of the largest), among the settled one and those ending
+        at a report from `settled_until` to `until`."""
         reports = record.reports
-        best, best_start, best_end = 0, 0, 0
-        reached: float | None = None
+        best, best_start, best_end = len(record.settled), 0, 0
+        reached = record.settled_reached
         start = 0
-        for end in range(len(reports)):
+        for end in range(bisect.bisect_left(reports, (record.settled_until,)), len(reports)):
+            if reports[end].time >= until:
+                break
             while reports[end].time - reports[start].time > self._window_s:
                 start += 1
             count = end - start + 1
@@ -65,13 +100,13 @@ class NonReceiptFeedbackDetector(Detector):
                 reached = reports[end].time
             if count > best:
                 best, best_start, best_end = count, start, end + 1
-        return best, best_start, best_end, reached
+        window = reports[best_start:best_end] if best_end else list(record.settled)
+        return Window(best, window, reached)
 
     def judge(self, key: str, record: FeedbackRecord) -> Finding | None:
-        best, start, end, reached = self.windows(record)
+        best, window, reached = self.windows(record)
         if reached is None:
             return None
-        window = record.reports[start:end]
         evidence = tuple(
             Proof(report.event_id, FeedbackReceived.TYPE, report.time, f"{report.category.replace('_', ' ')} reported")
             for report in window

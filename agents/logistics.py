@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from agents.config import OverdueShipmentConfig, TransitLossConfig
-from agents.detector import Context, Detector, epoch, first_dispatch
+from agents.detector import Context, Detector, drop_before, epoch, first_dispatch, keep_until
 from agents.findings import Finding, Proof
 from agents.state import Store
 from agents.text import kg, moment, percent
@@ -23,6 +23,7 @@ class LossRecord:
     dispatched_kg: dict[str, float] = field(default_factory=dict)
     receipts: dict[str, float] = field(default_factory=dict)  # event id -> time
     received_kg: dict[str, float] = field(default_factory=dict)
+    until: float = -math.inf  # kept until the retention has passed this (agents.detector.keep_until)
 
 
 class TransitLossDetector(Detector):
@@ -34,6 +35,9 @@ class TransitLossDetector(Detector):
 
     def __init__(self, config: TransitLossConfig) -> None:
         self.config = config
+
+    def expire(self, state: Mapping[str, Store], horizon: float) -> None:
+        drop_before(state[self.typology], horizon)
 
     def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         table = state[self.typology]
@@ -53,6 +57,7 @@ class TransitLossDetector(Detector):
             record.receipts[event.id] = event.at
             for ritem in event.data.items:
                 record.received_kg[ritem.commodity] = record.received_kg.get(ritem.commodity, 0.0) + ritem.kilograms
+        record.until = max(record.until, keep_until(event, ctx))
         table[key] = record
         finding = self.judge(key, record)
         return [finding] if finding else []
@@ -101,6 +106,7 @@ class OverdueRecord:
     deadline: float = math.inf
     receipts: dict[str, float] = field(default_factory=dict)  # event id -> time
     overdue: bool = False
+    until: float = -math.inf  # kept until the retention has passed this (agents.detector.keep_until)
 
 
 class OverdueShipmentDetector(Detector):
@@ -112,6 +118,9 @@ class OverdueShipmentDetector(Detector):
 
     def __init__(self, config: OverdueShipmentConfig) -> None:
         self.config = config
+
+    def expire(self, state: Mapping[str, Store], horizon: float) -> None:
+        drop_before(state[self.typology], horizon)  # `until` holds the deadline: judged by then
 
     def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         table = state[self.typology]
@@ -128,6 +137,7 @@ class OverdueShipmentDetector(Detector):
             ctx.schedule(self.typology, key, math.nextafter(record.deadline, math.inf))
         elif isinstance(event, ShipmentReceived):
             record.receipts[event.id] = event.at
+        record.until = max(record.until, keep_until(event, ctx))
         table[key] = record
         finding = self.judge(key, record) if record.overdue else None
         return [finding] if finding else []

@@ -38,6 +38,7 @@ from schemas.alerts import Alert, Typology
 from schemas.events import REFERENCE_TYPES, Event, PartnerRegistered, SiteRegistered, ZoneDeclared
 
 TIMER_STEP_S = 60
+SWEEP_STEP_S = 86400.0  # the retention is applied once a day of event time
 Lane = tuple[Callable[..., list[Finding]], Mapping[str, Store]]  # a detector's on_event and its state
 
 
@@ -102,7 +103,8 @@ class Monitor:
         self._partners: Store = stores("partners")
         self._timers: Store = stores("timers")  # "typology|key" -> Pending
         self._alerts: Store = stores("alerts")  # "typology|kind|subject|window" -> Raised
-        self._clock = EventClock(self.config.reorder_minutes * 60, stores("monitor"))
+        self._meta: Store = stores("monitor")  # the clock's sources, and how far the retention swept
+        self._clock = EventClock(self.config.reorder_minutes * 60, self._meta)
         self._lanes: dict[tuple[str, frozenset[str] | None], list[Lane]] = {}
         self.sanctions = (
             SanctionsIndex(sanctions, self.config.sanctioned_party.similarity) if sanctions is not None else None
@@ -114,8 +116,11 @@ class Monitor:
         self._ctx = Context(NEVER, NEVER, self.zones, self._sites, self.sanctions, self.config, self._schedule)
         self._heap = [Due(pending.earliest, name) for name, pending in self._timers.items()]
         heapq.heapify(self._heap)
+        self.retention_s = self.config.retention_days * 86400.0
+        self._swept: float = self._meta.get("swept", NEVER)
         self.duplicates = 0
         self.accepted = 0
+        self.expired = 0
 
     # --- time -----------------------------------------------------------------------
 
@@ -176,17 +181,29 @@ class Monitor:
 
     # --- events ---------------------------------------------------------------------
 
+    def is_expired(self, event: Event) -> bool:
+        """Whether `event` is more than `retention_days` behind the clock (contract 1.1): the
+        state it needs may be gone, so it is rejected as `expired`, never applied."""
+        return event.at < self._clock.now - self.retention_s
+
     def process(self, event: Event, source: str = "input", only: frozenset[str] | None = None) -> list[Alert]:
         """Apply one event from `source`; return the alerts it raised or changed (none for a
-        duplicate). `only` restricts it to some typologies (the worker routes copies of an
-        event to the partitions that keep each detector's state); reference data always applies."""
+        duplicate, and none for an expired event, which is not applied: callers ask
+        `is_expired` first to reject it). `only` restricts it to some typologies (the worker
+        routes copies of an event to the partitions that keep each detector's state);
+        reference data always applies."""
         event_id = event.id
         if event_id in self._seen:
             self.duplicates += 1
             return []
+        if event.at < self._clock.now - self.retention_s:
+            self.expired += 1
+            return []
         self.accepted += 1
         clock = self._clock
         clock.observe(source, event.at)
+        if clock.now - self.retention_s >= self._swept + SWEEP_STEP_S:
+            self._sweep()
         watermark = clock.watermark
         ctx = self._ctx
         ctx.clock = clock.now
@@ -201,8 +218,30 @@ class Monitor:
         if self._heap and self._heap[0].at <= watermark:
             found += self._fire_timers(watermark)
         alerts = self._emit(found) if found else []
-        self._seen[event_id] = 1  # last: see the module docstring
+        self._seen[event_id] = event.at  # last: see the module docstring
         return alerts
+
+    def _sweep(self) -> None:
+        """Forget what no event that is not expired can need (contract 1.1, state retention):
+        everything before the horizon, the clock less `retention_days` (or the watermark, if
+        a source lags further: what it has not delivered is still judged), in whole days so
+        that every monitor forgets at the same event times. Raised alerts stay on the outputs."""
+        clock = self._clock
+        horizon = min(clock.now - self.retention_s, clock.watermark)
+        if horizon == NEVER:
+            return  # a source not heard from yet
+        horizon = math.floor(horizon / SWEEP_STEP_S) * SWEEP_STEP_S
+        if horizon <= self._swept:
+            return
+        for detector in self.detectors:
+            detector.expire(self._state[detector.typology], horizon)
+        seen = self._seen
+        for event_id in [event_id for event_id, t in seen.items() if t < horizon]:
+            del seen[event_id]
+        alerts = self._alerts
+        for key in [key for key, raised in alerts.items() if _last_change(raised.alert) < horizon]:
+            del alerts[key]
+        self._swept = self._meta["swept"] = horizon
 
     def _lane(self, event_type: str, only: frozenset[str] | None) -> list[Lane]:
         """The detectors (with their state) that an event of this type goes to."""
@@ -222,8 +261,11 @@ class Monitor:
 
     def tick(self, source: str, time: float) -> list[Alert]:
         """`source` has got to `time` without an event for this monitor (a heartbeat)."""
-        self._clock.observe(source, time)
-        return self._emit(self._fire_timers(self._clock.watermark))
+        clock = self._clock
+        clock.observe(source, time)
+        if clock.now - self.retention_s >= self._swept + SWEEP_STEP_S:
+            self._sweep()
+        return self._emit(self._fire_timers(clock.watermark))
 
     def idle(self, source: str) -> list[Alert]:
         """`source` has nothing more for now; when every source is idle, judge everything."""
@@ -241,7 +283,8 @@ class Monitor:
         return self._emit(found)
 
     def alerts(self) -> list[Alert]:
-        """The latest version of every alert raised so far."""
+        """The latest version of every alert raised so far whose evidence the retention has
+        not passed (replay keeps its own record of what it wrote)."""
         return [raised.alert for raised in self._alerts.values()]
 
     def _apply_reference(self, event: ZoneDeclared | SiteRegistered | PartnerRegistered, ctx: Context) -> list[Finding]:
@@ -290,6 +333,10 @@ class Monitor:
             self._alerts[key] = Raised(fingerprint, alert)
             alerts[alert.alert_id] = alert
         return list(alerts.values())
+
+
+def _last_change(alert: Alert) -> float:
+    return (alert.updated_at or alert.raised_at).timestamp()
 
 
 def _fingerprint(finding: Finding) -> str:

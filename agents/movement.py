@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple
 
 from agents.config import RouteDeviationConfig, UnscheduledStopConfig
-from agents.detector import Context, Detector, epoch, first_dispatch, insort_once
+from agents.detector import Context, Detector, drop_before, epoch, first_dispatch, insort_once, keep_until
 from agents.findings import Finding, Proof
 from agents.geo import Route, haversine_km
 from agents.state import Store
@@ -25,6 +26,7 @@ class RouteRecord:
     dispatch: tuple[float, str] | None = None  # time, event id
     route: list[tuple[float, float]] | None = None  # GeoJSON order: (lon, lat)
     positions: list[Fix] = field(default_factory=list)
+    until: float = -math.inf  # kept until the retention has passed this (agents.detector.keep_until)
 
 
 class RouteDeviationDetector(Detector):
@@ -40,6 +42,12 @@ class RouteDeviationDetector(Detector):
     def __init__(self, config: RouteDeviationConfig) -> None:
         self.config = config
         self._routes: dict[str, Route] = {}  # derived from records, rebuilt on demand
+
+    def expire(self, state: Mapping[str, Store], horizon: float) -> None:
+        table = state[self.typology]
+        drop_before(table, horizon)  # every position is behind the watermark: judged already
+        for key in [key for key in self._routes if key not in table]:
+            del self._routes[key]
 
     def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         table = state[self.typology]
@@ -66,6 +74,7 @@ class RouteDeviationDetector(Detector):
                 return []
             if distance > self.config.corridor_km:
                 ctx.schedule(self.typology, key, t)
+        record.until = max(record.until, keep_until(event, ctx))
         table[key] = record
         return []
 
@@ -169,6 +178,7 @@ class StopRecord:
     origin: tuple[float, float] | None = None  # (lat, lon)
     destination: tuple[float, float] | None = None
     stops: list[StopFix] = field(default_factory=list)
+    until: float = -math.inf  # kept until the retention has passed this (agents.detector.keep_until)
 
 
 class UnscheduledStopDetector(Detector):
@@ -180,6 +190,9 @@ class UnscheduledStopDetector(Detector):
 
     def __init__(self, config: UnscheduledStopConfig) -> None:
         self.config = config
+
+    def expire(self, state: Mapping[str, Store], horizon: float) -> None:
+        drop_before(state[self.typology], horizon)
 
     def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         table = state[self.typology]
@@ -199,6 +212,7 @@ class UnscheduledStopDetector(Detector):
             )
             if not insort_once(record.stops, stop):
                 return []
+        record.until = max(record.until, keep_until(event, ctx))
         table[key] = record
         finding = self.judge(key, record, ctx)
         return [finding] if finding else []

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple
 
 from agents.config import SanctionedPartyConfig
-from agents.detector import Context, Detector
+from agents.detector import Context, Detector, drop_before, keep_until
 from agents.findings import Finding, Proof
 from agents.state import Store
 from schemas.alerts import Typology
@@ -30,6 +31,7 @@ class Hit(NamedTuple):
 @dataclass(slots=True)
 class ScreeningRecord:
     hits: dict[str, Hit] = field(default_factory=dict)  # "event id/role" -> hit
+    until: float = -math.inf  # kept until the retention has passed this (agents.detector.keep_until)
 
 
 class SanctionedPartyDetector(Detector):
@@ -41,6 +43,9 @@ class SanctionedPartyDetector(Detector):
 
     def __init__(self, config: SanctionedPartyConfig) -> None:
         self.config = config
+
+    def expire(self, state: Mapping[str, Store], horizon: float) -> None:
+        drop_before(state[self.typology], horizon)
 
     def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         if ctx.sanctions is None:
@@ -71,6 +76,7 @@ class SanctionedPartyDetector(Detector):
             record = ScreeningRecord()
         for hit in new_hits:
             record.hits[f"{hit.event_id}/{hit.role}"] = hit
+        record.until = max(record.until, keep_until(event, ctx))
         table[key] = record
         return [self.judge(key, record)]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple
 
 from agents.config import IncidentNearbyConfig
-from agents.detector import Context, Detector
+from agents.detector import Context, Detector, keep_until
 from agents.findings import Finding, Proof
 from agents.geo import haversine_km
 from agents.state import Store
@@ -57,6 +57,7 @@ class ExposureRecord:
     named: dict[str, Incident] = field(default_factory=dict)  # incident event id -> incident
     incidents: dict[str, Incident] = field(default_factory=dict)  # incident event id -> incident
     nearby: dict[str, list[Near]] = field(default_factory=dict)  # incident event id -> positions near it
+    until: float = -math.inf  # its latest time (agents.detector.keep_until); kept a window past the retention
 
 
 class IncidentNearbyDetector(Detector):
@@ -73,6 +74,18 @@ class IncidentNearbyDetector(Detector):
         self.config = config
         self._window_s = config.window_hours * 3600
         self._radius_deg = config.radius_km / 111.0 + 0.01  # a latitude band no nearer point lies outside
+
+    def expire(self, state: Mapping[str, Store], horizon: float) -> None:
+        """An event at or after `horizon` meets only incidents and positions within the
+        window of it: what is older goes (the buckets by hour, and the shipments)."""
+        before = horizon - self._window_s
+        for name in (self._incidents, self._positions):
+            index = state[name]
+            for bucket in [b for b in index if (int(b) + 1) * 3600 <= before]:
+                del index[bucket]
+        shipments = state[self.typology]
+        for key in [key for key, record in shipments.items() if record.until < before]:
+            del shipments[key]
 
     def _buckets(self, t: float) -> range:
         hour = math.floor(t / 3600)
@@ -96,6 +109,7 @@ class IncidentNearbyDetector(Detector):
             for bucket in self._buckets(event.at):
                 for incident in incidents.get(str(bucket), ()):
                     self._pair(record, incident, fix)
+        record.until = max(record.until, keep_until(event, ctx))
         shipments[key] = record
         return self._judged(key, record)
 
@@ -116,6 +130,7 @@ class IncidentNearbyDetector(Detector):
         if d.shipment_id:
             record = shipments.get(d.shipment_id) or ExposureRecord()
             record.named[event.id] = incident
+            record.until = max(record.until, t)
             touched[d.shipment_id] = record
         positions = state[self._positions]
         for b in self._buckets(t):
@@ -123,6 +138,7 @@ class IncidentNearbyDetector(Detector):
                 _, _, shipment_id, _, _ = fix
                 record = touched.get(shipment_id) or shipments.get(shipment_id) or ExposureRecord()
                 if self._pair(record, incident, fix):
+                    record.until = max(record.until, t)
                     touched[shipment_id] = record
         found = []
         for key, record in sorted(touched.items()):

@@ -72,6 +72,7 @@ class Replay:
         self.source = source
         self.every_update = every_update
         self.summary = ReplaySummary()
+        self._latest: dict[str, Alert] = {}  # alert id -> its latest version (the monitor forgets old ones)
 
     def run(self, lines: Iterable[bytes]) -> ReplaySummary:
         for line in lines:
@@ -86,15 +87,19 @@ class Replay:
         if not line or line.isspace():
             summary.blank += 1
             return
+        monitor = self.monitor
         try:
             event = self.decode(line)  # JSON allows the trailing line ending
+            if monitor.is_expired(event):
+                raise InvalidEventError("expired", (
+                    f"more than {monitor.config.retention_days:g} days (detectors.retention_days) "
+                    f"behind the monitor's clock"))
         except InvalidEventError as error:
             summary.rejects[error.reason] += 1
             if self.rejects_out is not None:
                 record = reject_record(self.source, summary.lines, error, line.rstrip(b"\r\n"))
                 self.rejects_out.write(json.dumps(record, ensure_ascii=False) + "\n")
             return
-        monitor = self.monitor
         before = monitor.duplicates
         alerts = monitor.process(event)
         if alerts:
@@ -106,7 +111,7 @@ class Replay:
 
     def finish(self) -> None:
         self._keep(self.monitor.flush())
-        latest = self.monitor.alerts()
+        latest = list(self._latest.values())
         if not self.every_update:
             for alert in sorted(latest, key=lambda a: (a.raised_at, a.alert_id)):
                 self.alerts_out.write(alert.model_dump_json() + "\n")
@@ -114,6 +119,8 @@ class Replay:
 
     def _keep(self, alerts: list[Alert]) -> None:
         self.summary.updates += len(alerts)
+        for alert in alerts:
+            self._latest[alert.alert_id] = alert
         if self.every_update:
             for alert in alerts:
                 self.alerts_out.write(alert.model_dump_json() + "\n")
