@@ -67,8 +67,8 @@ class Detector:
 
     def expire(self, state: Mapping[str, Store], horizon: float) -> None:
         """Forget what no event at or after `horizon` can still need (contract 1.1, state
-        retention): the monitor rejects older events as expired, and calls this about once a
-        day of event time. What a raised finding rests on is kept, so that findings do not
+        retention): the monitor rejects older events as expired, and calls this every eighth of
+        the retention in event time. What a raised finding rests on is kept, so that findings do not
         change; everything else that grows with history goes."""
 
 
