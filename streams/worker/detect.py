@@ -4,7 +4,10 @@ diversion.alerts.v1.
 `detect` (concurrency 1: it writes a table) hands each item of a lanes message (an event,
 a tick, an idle mark; `streams.worker.outbox`) to the partition's monitor
 (`streams.worker.monitors`) and sends the last version of each alert they raised or
-changed, keyed by alert id. It acknowledges its messages itself, only after a checkpoint
+changed, keyed by alert id, and to aid.rejects.v1 the events the monitors would not apply
+(`expired`) or failed on (`internal_error`), with their position in aid.events.v1. After a
+failure has rebuilt a monitor, the heartbeat announces every source partition again, as
+it would to a monitor taken over. It acknowledges its messages itself, only after a checkpoint
 has written the state they changed. On taking over a partition it sends again the latest
 version of the partition's alerts. A worker losing partitions sends what its outbox holds
 and writes a checkpoint first, then forgets them.
@@ -15,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
 
 import faust
 from faust.types import TP
@@ -26,8 +28,9 @@ from streams.kafka.topics import EVENTS
 from streams.outputs.metrics import Metrics
 from streams.worker import route
 from streams.worker.context import WorkerContext
-from streams.worker.monitors import CHECKPOINT_SECONDS
-from streams.worker.outbox import LaneItem, decode_batch
+from streams.worker.intake import reject_at
+from streams.worker.monitors import CHECKPOINT_SECONDS, Applied
+from streams.worker.outbox import decode_batch
 
 log = logging.getLogger("aidmon.worker")
 
@@ -44,35 +47,23 @@ async def detect_alerts(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> Non
             log.error("skipped %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc)
             items = []
         decoded = ctx.outbox.handoff.take(message.value) if items else None
-        again, changed = _apply(ctx, message.partition, message.offset, items, decoded)
+        try:
+            applied = monitors.apply(message.partition, message.offset, items, decoded)
+        except Exception:  # no monitor could be built from the table (escaping, it would restart the actor)
+            log.exception("detection failed at %s[%d]@%d", message.topic, message.partition, message.offset)
+            applied = Applied()
         monitors.hold(event, len(items))
-        for alert in again + [alert for alert, _ in changed]:
+        changed = list(applied.changed.values())
+        for alert in applied.again + [alert for alert, _ in changed]:
             await ctx.topics.alerts.send(key=alert.alert_id.encode(), value=alert.model_dump_json().encode())
+        for item, error in applied.rejected:
+            source = int(item.source.removeprefix("events-"))
+            await reject_at(ctx, source, item.offset, item.body, error, item.batch_index)
+        if applied.rebuilt:
+            ctx.progress.announce_again()
         _count(ctx.metrics, monitors.first_raised([alert for alert, _ in changed]), changed)
         if monitors.due():
             await checkpoint(ctx)
-
-
-def _apply(
-    ctx: WorkerContext, partition: int, offset: int, items: list[LaneItem], decoded: list[Any] | None
-) -> tuple[list[Alert], list[tuple[Alert, float | None]]]:
-    """Alerts to send again, and the last version of each alert the items raised or
-    changed, with the Kafka timestamp of the event that brought it. `decoded` holds the
-    items' events if this worker queued the message (`outbox.Handoff`)."""
-    again: list[Alert] = []
-    changed: dict[str, tuple[Alert, float | None]] = {}
-    for index, item in enumerate(items):
-        try:
-            resent, alerts = ctx.monitors.apply(partition, item, decoded[index] if decoded else None)
-        except Exception:  # an escaping exception would restart the actor
-            log.exception("detection failed at %s[%d]@%d, item %d", ctx.topics.lanes.get_topic_name(),
-                          partition, offset, index)
-            continue
-        again += resent
-        for alert in alerts:
-            changed.pop(alert.alert_id, None)  # the latest version goes, in the order of the last changes
-            changed[alert.alert_id] = (alert, item.stamp)
-    return again, list(changed.values())
 
 
 async def checkpoint(ctx: WorkerContext) -> None:

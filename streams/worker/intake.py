@@ -63,12 +63,20 @@ async def reject(
 ) -> None:
     """Count the event as rejected and keep it whole on aid.rejects.v1, with its position
     (partition, offset, and its index in a batch)."""
+    await reject_at(ctx, message.partition, message.offset, value, error, index)
+
+
+async def reject_at(
+    ctx: WorkerContext, partition: int, offset: int | None, value: bytes, error: InvalidEventError,
+    index: int | None = None,
+) -> None:
+    """`reject` by position in aid.events.v1, for `detect`'s rejects (`offset` None when a
+    lanes message of an older worker did not carry it)."""
     metrics = ctx.metrics
     metrics.rejects.labels(error.reason).inc()
     metrics.events.labels(*metrics.raw_labels(value), "rejected").inc()
-    partition, offset = message.partition, message.offset
-    record = reject_record(f"{EVENTS}[{partition}]", offset, error, value, MAX_KEPT_RAW_BYTES)
-    record["partition"], record["offset"] = partition, offset
+    record = reject_record(f"{EVENTS}[{partition}]", -1, error, value, MAX_KEPT_RAW_BYTES)  # line: the offset
+    record.update(line=offset, partition=partition, offset=offset)
     if index is not None:
         record["index"] = index
     await ctx.topics.rejects.send(value=json.dumps(record, ensure_ascii=False).encode())
@@ -95,13 +103,13 @@ async def _take_one(ctx: WorkerContext, message: Message, value: bytes, index: i
         await reject(ctx, message, value, error, index)
         return
     ctx.metrics.count_accepted(event.type, event.source)
-    source, stamp = f"events-{partition}", message.timestamp
+    source, stamp, offset = f"events-{partition}", message.timestamp, message.offset
     outbox = ctx.outbox
     body = lane_body(value, event)
     for target, only, copy in route(event, ctx.settings.kafka.partitions):
         # an incident's copy for other shipments' partitions leaves out the shipment it names
         copy_body = body if copy is event else copy.model_dump_json().encode()
-        outbox.add(target, LaneItem("event", source, _in_order(only), stamp, None, copy_body, copy))
+        outbox.add(target, LaneItem("event", source, _in_order(only), stamp, None, copy_body, offset, index, copy))
     ctx.progress.saw(partition, event.at, stamp)
 
 

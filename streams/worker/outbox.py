@@ -13,8 +13,11 @@ A lanes message is framed, not JSON, so that an event's bytes travel as they are
 
     b"AIDLANES1" | header length (4 bytes, big-endian) | header (JSON) | bodies
 
-The header lists one `[kind, source, only, stamp, time, body length]` per item, and the
-bodies follow in the same order (an event's JSON; empty for ticks and idle marks).
+The header lists one `[kind, source, only, stamp, time, body length, offset, index]` per
+item, and the bodies follow in the same order (an event's JSON; empty for ticks and idle
+marks). `offset` and `index` are where an event was in aid.events.v1 (the message's
+offset, its index in a batch), for the rejects `detect` writes; a message of a worker
+older than them has 6 fields a row, read with both None.
 """
 
 from __future__ import annotations
@@ -45,12 +48,15 @@ class LaneItem(NamedTuple):
     stamp: float | None = None  # the Kafka timestamp of the message that brought it (seconds)
     time: float | None = None  # a tick's event time
     body: bytes = b""
+    offset: int | None = None  # an event's offset in its partition of aid.events.v1
+    batch_index: int | None = None  # an event's index in its batch (None if it came alone)
     event: Any = None  # the decoded event, in the worker that queued it (never sent)
 
 
 def encode_batch(items: list[LaneItem]) -> bytes:
     """One lanes message carrying `items` in order."""
-    header = json.dumps([[i.kind, i.source, i.only, i.stamp, i.time, len(i.body)] for i in items]).encode()
+    header = json.dumps([[i.kind, i.source, i.only, i.stamp, i.time, len(i.body), i.offset, i.batch_index]
+                         for i in items]).encode()
     return b"".join([MAGIC, struct.pack(">I", len(header)), header, *(i.body for i in items)])
 
 
@@ -62,11 +68,13 @@ def decode_batch(value: bytes) -> list[LaneItem]:
     (length,) = struct.unpack(">I", value[len(MAGIC):start])
     try:
         rows = json.loads(value[start:start + length])
+        if rows and len(rows[0]) == 6:  # from a worker that did not carry positions yet
+            rows = [[*row, None, None] for row in rows]
         at, items = start + length, []
-        for kind, source, only, stamp, time, size in rows:
-            items.append(LaneItem(kind, source, tuple(only), stamp, time, value[at:at + size]))
+        for kind, source, only, stamp, time, size, offset, index in rows:
+            items.append(LaneItem(kind, source, tuple(only), stamp, time, value[at:at + size], offset, index))
             at += size
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, LookupError) as exc:
         raise WorkerError(f"a lanes message with an unreadable header: {exc}") from None
     if at != len(value):
         raise WorkerError(f"a lanes message of {len(value)} bytes whose header accounts for {at}")

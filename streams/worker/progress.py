@@ -50,6 +50,12 @@ class Progress:
         """`partition` was announced idle; a message routed from it makes it active again."""
         self._idle.add(partition)
 
+    def announce_again(self) -> None:
+        """A monitor was rebuilt and expects every source again (as one taken over does):
+        each partition's time is announced again, and a quiet one marked idle again."""
+        self._announced.clear()
+        self._idle.clear()
+
     def forget(self, partition: int) -> None:
         """`partition` went to another worker: its next owner starts from what it reads."""
         for known in (self._times, self._stamps, self._announced, self._last_seen):

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from kafka.errors import KafkaError
 
 from streams.kafka.consumer import group_lag, read_alerts
 from streams.kafka.topics import ALERTS
+from tests.paths import ROOT
 
 AIDMON = Path(sys.executable).with_name("aidmon")
 SECRET = "integration-test-secret-0123456789"  # noqa: S105 - a test fixture, not a credential
@@ -42,15 +44,17 @@ def aidmon(broker: str, *args: str, timeout: float = 300) -> subprocess.Complete
 
 def start_worker(
     broker: str, config: Path, sanctions: Path, data_dir: Path, log: Path, web_port: int | None = None,
-    log_level: str = "WARNING",
+    log_level: str = "WARNING", command: Sequence[str] = (str(AIDMON),),
 ) -> subprocess.Popen[bytes]:
-    """A worker process; its HTTP API on `web_port` (a free port when not given)."""
+    """A worker process; its HTTP API on `web_port` (a free port when not given). `command`
+    runs the CLI (a wrapper module of the tests, with the checkout on its path, may)."""
     port = web_port or free_port()
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     with log.open("ab") as out:  # the child keeps its own descriptor
         return subprocess.Popen(
-            [str(AIDMON), "--log-level", log_level, "worker", "--config", str(config), "--sanctions", str(sanctions),
+            [*command, "--log-level", log_level, "worker", "--config", str(config), "--sanctions", str(sanctions),
              "--data-dir", str(data_dir), "--web-port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "AIDMON_BROKER": broker},
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "AIDMON_BROKER": broker, "PYTHONPATH": path},
             start_new_session=True,
         )
 

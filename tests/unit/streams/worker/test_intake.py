@@ -1,14 +1,21 @@
-"""What `route` puts on the lanes for an event: its bytes as published, unless they hold a raw identifier."""
+"""What `route` puts on the lanes for an event: its bytes as published, unless they hold a
+raw identifier; and a reject by position, as `detect` writes it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from schemas.decode import Decoder
+from schemas.exceptions import InvalidEventError
 from schemas.privacy import Pseudonymiser
-from streams.worker.intake import lane_body
+from streams.outputs.metrics import create
+from streams.worker.intake import lane_body, reject_at
 from tests import support as s
 
 PSEUDONYMISER = Pseudonymiser(b"a test secret of 32 bytes, fixed")
@@ -50,3 +57,31 @@ def test_a_second_beneficiary_field_means_the_event_is_encoded_again() -> None:
     value, event = _published(doubled)
     body = lane_body(value, event)  # type: ignore[arg-type]
     assert body != value and b"MLI-1" not in body
+
+
+class Rejects:
+    """The rejects topic: what was sent to it."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def send(self, value: bytes) -> None:
+        self.sent.append(json.loads(value))
+
+
+@pytest.mark.parametrize(("offset", "index"), [(41, 2), (41, None), (None, None)])
+def test_a_reject_by_position_keeps_the_event_whole_and_counts_it(offset: int | None, index: int | None) -> None:
+    """The event's bytes, reason and detail, its partition and offset of aid.events.v1 (None
+    if the lanes did not carry it) and its batch index if it had one; counted by reason and
+    as a rejected event of its type and source."""
+    registry, rejects = CollectorRegistry(), Rejects()
+    ctx = SimpleNamespace(metrics=create(registry), topics=SimpleNamespace(rejects=rejects))
+    event = s.dispatch("SHP-1", time=s.at())
+    body = event.model_dump_json().encode()
+    asyncio.run(reject_at(ctx, 3, offset, body, InvalidEventError("expired", "too old"), index))  # type: ignore[arg-type]
+    expected = {"source": "aid.events.v1[3]", "line": offset, "reason": "expired", "detail": "too old",
+                "raw": body.decode(), "partition": 3, "offset": offset}
+    assert rejects.sent == [expected if index is None else {**expected, "index": index}]
+    assert registry.get_sample_value("aidmon_rejects_total", {"reason": "expired"}) == 1
+    labels = {"type": "shipment.dispatched", "source": event.source, "outcome": "rejected"}
+    assert registry.get_sample_value("aidmon_events_total", labels) == 1

@@ -1,15 +1,24 @@
-"""Monitors per lanes partition: acknowledgement after checkpoint, alerts sent again on take-over."""
+"""Monitors per lanes partition: acknowledgement after checkpoint, alerts sent again on take-over,
+expired events rejected once, and a failing detection rejected with its partition rebuilt."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 
+from agents.detector import Context
+from agents.findings import Finding
+from agents.screening import SanctionedPartyDetector
+from agents.state import Store
 from schemas.events import Event
-from schemas.exceptions import WorkerError
-from streams.settings import Settings
-from streams.worker.lanes import route
-from streams.worker.monitors import CHECKPOINT_ITEMS, Monitors
-from streams.worker.outbox import LaneItem
+from streams.settings import KafkaSettings, Settings
+from streams.worker.lanes import partition_of, route
+from streams.worker.monitors import CHECKPOINT_ITEMS, Applied, Monitors
+from streams.worker.outbox import LaneItem, encode_batch
 from tests import support as s
 
 
@@ -31,10 +40,57 @@ class Held:
         self.acked.append(len(self.table.data))
 
 
+class Read:
+    """A lanes message `detect` has read and holds for the next checkpoint."""
+
+    def __init__(self, partition: int, offset: int, items: list[LaneItem]) -> None:
+        self.message = SimpleNamespace(partition=partition, offset=offset, value=encode_batch(items))
+
+    def ack(self) -> None:
+        pass
+
+
 def _lane(event: Event) -> LaneItem:
     """The lanes item the router makes of `event` with one partition."""
     [(_, only, copy)] = route(event, 1)
     return LaneItem("event", "events-0", tuple(sorted(only)), 1.0, None, copy.model_dump_json().encode())
+
+
+def _read(monitors: Monitors, offset: int, events: list[Event], partition: int = 0) -> Applied:
+    """What `detect` does with a lanes message of `events`: apply its items, hold it."""
+    items = [_lane(event) for event in events]
+    applied = monitors.apply(partition, offset, items)
+    monitors.hold(Read(partition, offset, items), len(items))  # type: ignore[arg-type]
+    return applied
+
+
+def _seen(table: dict[bytes, bytes]) -> set[str]:
+    """The ids of the events the checkpointed state holds as applied."""
+    return {key.decode().split("|", 2)[2] for key in table if key.split(b"|")[1] == b"seen_events"}
+
+
+def _rejected(applied: Applied) -> list[tuple[bytes, str, str]]:
+    return [(item.body, error.reason, error.detail) for item, error in applied.rejected]
+
+
+def _losses(applied: Applied) -> list[str]:
+    return sorted(alert.subject.id for alert, _ in applied.changed.values() if alert.typology == "transit_loss")
+
+
+@pytest.fixture
+def failing(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
+    """Ids of events on which the sanctions detector raises, after the transit-loss
+    detector (before it in a dispatch's lane) has changed its state."""
+    ids: set[str] = set()
+    original = SanctionedPartyDetector.on_event
+
+    def on_event(self: SanctionedPartyDetector, event: Event, state: dict[str, Store], ctx: Context) -> list[Finding]:
+        if event.id in ids:
+            raise RuntimeError(f"injected failure on {event.id}")
+        return original(self, event, state, ctx)
+
+    monkeypatch.setattr(SanctionedPartyDetector, "on_event", on_event)
+    yield ids
 
 
 def _short_delivery() -> list[Event]:
@@ -47,8 +103,8 @@ def test_a_checkpoint_hands_over_the_changed_rows_with_the_events_they_hold() ->
     once they are written; a checkpoint that could not be written gives its events back."""
     table, acked = Table(), []
     monitors = Monitors(Settings(), None, table)
-    for event in _short_delivery():
-        monitors.apply(0, _lane(event))
+    for offset, event in enumerate(_short_delivery()):
+        monitors.apply(0, offset, [_lane(event)])
         monitors.hold(Held(table, acked), 1)  # type: ignore[arg-type]
     assert acked == [] and table.data == {} and not monitors.due()
     rows, held = monitors.checkpoint()
@@ -76,18 +132,113 @@ def test_a_partition_taken_over_sends_its_alerts_again_and_counts_them_as_raised
     they are not counted as raised a second time."""
     table = Table()
     first = Monitors(Settings(), None, table)
-    raised = [alert for event in _short_delivery() for alert in first.apply(0, _lane(event))[1]]
+    raised = [alert for alert, _ in first.apply(0, 0, [_lane(e) for e in _short_delivery()]).changed.values()]
     assert raised and first.first_raised(raised) == raised
     first.checkpoint()
     first.forget([0])
     second = Monitors(Settings(), None, table)
-    again, _ = second.apply(0, LaneItem("tick", "events-0", (), None, s.at(hours=4).timestamp()))
+    again = second.apply(0, 1, [LaneItem("tick", "events-0", (), None, s.at(hours=4).timestamp())]).again
     assert [a.alert_id for a in again] == [a.alert_id for a in raised]
     assert second.first_raised(again) == []
 
 
-def test_an_unknown_lanes_item_is_a_worker_error() -> None:
-    """A lanes item of a kind the router never writes raises WorkerError."""
+def test_an_unknown_lanes_item_is_logged_and_skipped(caplog: pytest.LogCaptureFixture) -> None:
+    """A lanes item of a kind the router never writes is a WorkerError, logged; it is no
+    event, so nothing is rejected, and the items after it are applied."""
     monitors = Monitors(Settings(), None, Table())
-    with pytest.raises(WorkerError, match="unknown lanes item kind"):
-        monitors.apply(0, LaneItem("nonsense", "events-0"))  # type: ignore[arg-type]
+    with caplog.at_level(logging.ERROR, "aidmon.worker"):
+        applied = monitors.apply(0, 0, [LaneItem("nonsense", "events-0"), *map(_lane, _short_delivery())])  # type: ignore[arg-type]
+    assert applied.rejected == [] and applied.rebuilt and _losses(applied) == ["SHP-1"]
+    assert "unknown lanes item kind 'nonsense'" in caplog.text
+
+
+def _shipments(monitors: Monitors) -> tuple[list[Event], list[Event]]:
+    """Dispatches of SHP-0 (checkpointed), SHP-1 (held since) and SHP-2, and their short receipts."""
+    dispatches = [s.dispatch(f"SHP-{n}", time=s.at(minutes=n)) for n in range(3)]
+    _read(monitors, 0, dispatches[:1])
+    monitors.checkpoint()
+    _read(monitors, 1, dispatches[1:2])
+    receipts = [s.receipt(f"SHP-{n}", items=[("maize", "kg", 500)], time=s.at(hours=3)) for n in range(3)]
+    return dispatches, receipts
+
+
+def test_a_failing_detection_is_rejected_and_its_partition_rebuilt_without_it(failing: set[str]) -> None:
+    """The event whose detection raised is rejected (internal_error, the exception's type
+    only); the partition's state is the last checkpoint's with what came since applied
+    again (the held message, the items before the failing one) and nothing of the failing
+    event (its shipment's receipt waits for a dispatch); the items after it are applied."""
+    table = Table()
+    monitors = Monitors(Settings(), None, table)
+    dispatches, receipts = _shipments(monitors)
+    bad = dispatches[2]
+    failing.add(bad.id)
+    current = [receipts[0], bad, receipts[1], receipts[2]]
+    applied = _read(monitors, 2, current)
+    assert _rejected(applied) == [(_lane(bad).body, "internal_error", "RuntimeError")]
+    assert applied.rebuilt and _losses(applied) == ["SHP-0", "SHP-1"]
+    monitors.checkpoint()
+    assert _seen(table) == {e.id for e in [*dispatches, *receipts] if e is not bad}
+
+
+def test_a_failed_item_is_skipped_until_its_message_is_acknowledged(failing: set[str]) -> None:
+    """A rebuild that applies the failing message again, or the message read again, skips
+    the failed item without a second reject; once the message was acknowledged (a checkpoint
+    after the one that held it), it is forgotten."""
+    table = Table()
+    monitors = Monitors(Settings(), None, table)
+    dispatches, receipts = _shipments(monitors)
+    bad, worse = dispatches[2], s.dispatch("SHP-3", time=s.at(minutes=3))
+    failing.update({bad.id, worse.id})
+    first = _read(monitors, 2, [bad, receipts[0]])
+    second = _read(monitors, 3, [worse, receipts[1]])  # rebuilt: messages 1 and 2 applied again
+    assert [r[:2] for r in _rejected(first) + _rejected(second)] == [(_lane(bad).body, "internal_error"),
+                                                                      (_lane(worse).body, "internal_error")]
+    assert _losses(second) == ["SHP-0", "SHP-1"]
+    monitors.checkpoint()
+    assert _seen(table) == {e.id for e in [*dispatches[:2], *receipts[:2]]}
+    assert _rejected(monitors.apply(0, 2, [_lane(bad), _lane(receipts[0])])) == []  # read again
+    monitors.checkpoint()  # nothing held: messages 2 and 3 were acknowledged by the previous one
+    assert _rejected(monitors.apply(0, 2, [_lane(bad), _lane(receipts[0])]))[0][1] == "internal_error"
+
+
+def test_a_failure_while_applying_again_is_rejected_and_rebuilt_in_turn(failing: set[str]) -> None:
+    """An item of a held message that fails when applied again is rejected too, and the
+    partition rebuilt again without either: the order of everything else is kept."""
+    table = Table()
+    monitors = Monitors(Settings(), None, table)
+    dispatches, receipts = _shipments(monitors)
+    flaky, bad = dispatches[1], dispatches[2]
+    failing.update({flaky.id, bad.id})  # SHP-1's dispatch went through when its message was read
+    applied = _read(monitors, 2, [receipts[0], bad, receipts[1], receipts[2]])
+    assert [r[:2] for r in _rejected(applied)] == [(_lane(bad).body, "internal_error"),
+                                                   (_lane(flaky).body, "internal_error")]
+    assert _losses(applied) == ["SHP-0"]
+    monitors.checkpoint()
+    assert _seen(table) == {dispatches[0].id, *(r.id for r in receipts)}
+
+
+def _partitioned(event: Event, partitions: int, offset: int, batch_index: int) -> list[tuple[int, LaneItem]]:
+    """The lanes items the router makes of `event`, one per partition, with its position."""
+    return [(p, LaneItem("event", "events-1", tuple(sorted(only)), 1.0, None, copy.model_dump_json().encode(),
+                         offset, batch_index)) for p, only, copy in route(event, partitions)]
+
+
+def test_an_expired_event_is_rejected_once_and_applied_nowhere() -> None:
+    """An event more than retention_days behind the clock is applied by no partition; only
+    the copy on its subject's partition is rejected (expired, with its position); one just
+    inside the horizon is applied everywhere."""
+    partitions, table = 3, Table()
+    monitors = Monitors(Settings(kafka=KafkaSettings(partitions=partitions)), None, table)
+    clock = s.at(days=100)
+    for p in range(partitions):
+        monitors.apply(p, 0, [LaneItem("tick", "events-1", (), None, clock.timestamp())])
+    old = s.site("DP-OLD", time=s.at(days=100 - 45, seconds=-1))
+    late = s.site("DP-LATE", time=s.at(days=100 - 45))
+    rejected: list[tuple[int, Any]] = []
+    for p, item in _partitioned(old, partitions, 41, 2) + _partitioned(late, partitions, 42, 0):
+        applied = monitors.apply(p, 1, [item])
+        rejected += [(p, (item.offset, item.batch_index, error.reason)) for item, error in applied.rejected]
+    assert rejected == [(partition_of("DP-OLD", partitions), (41, 2, "expired"))]
+    monitors.checkpoint()
+    assert old.id not in _seen(table) and {key.split(b"|")[0] for key in table if late.id.encode() in key} == {
+        b"0", b"1", b"2"}

@@ -24,14 +24,32 @@ def _event(n: int, size: int = 40) -> LaneItem:
 
 
 def test_a_batch_reads_back_as_the_items_in_their_order() -> None:
-    """Events, ticks and idle marks survive the framing byte for byte, in order."""
-    items = [_event(1), LaneItem("tick", "events-2", (), 9.0, 1341100800.0), _event(2, 0),
-             LaneItem("idle", "events-3"), LaneItem("event", "events-0", (), None, None, "é".encode())]
+    """Events (with their position in aid.events.v1), ticks and idle marks survive the
+    framing byte for byte, in order."""
+    items = [_event(1)._replace(offset=41), LaneItem("tick", "events-2", (), 9.0, 1341100800.0), _event(2, 0),
+             LaneItem("idle", "events-3"), LaneItem("event", "events-0", (), None, None, "é".encode(), 0, 7)]
     assert decode_batch(encode_batch(items)) == items
 
 
+def _framed(rows: object, bodies: bytes) -> bytes:
+    """A lanes message with the header `rows` as given."""
+    header = json.dumps(rows).encode()
+    return b"AIDLANES1" + len(header).to_bytes(4, "big") + header + bodies
+
+
+def test_a_message_of_an_older_worker_reads_without_positions() -> None:
+    """Rows of 6 fields (before the offset and batch index were carried) read with both None."""
+    value = _framed([["event", "events-1", ["transit_loss"], 1.5, None, 2], ["tick", "events-2", [], None, 9.0, 0]],
+                    b"{}")
+    assert decode_batch(value) == [LaneItem("event", "events-1", ("transit_loss",), 1.5, None, b"{}"),
+                                   LaneItem("tick", "events-2", (), None, 9.0)]
+
+
 @pytest.mark.parametrize("value", [b"", b'{"kind": "event"}', b"AIDLANES1\x00\x00\x00\x05[[1]]",
-                                   encode_batch([_event(1)])[:-3], encode_batch([_event(1)]) + b"x"])
+                                   encode_batch([_event(1)])[:-3], encode_batch([_event(1)]) + b"x",
+                                   _framed([["idle", "events-1", [], None, None, 0],
+                                            ["idle", "events-1", [], None, None, 0, None]], b""),
+                                   _framed({"idle": 1}, b"")])
 def test_anything_else_on_the_lanes_is_a_worker_error(value: bytes) -> None:
     """A message that is not a whole lanes batch of this version is refused, never half read."""
     with pytest.raises(WorkerError):

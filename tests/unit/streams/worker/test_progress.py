@@ -58,3 +58,15 @@ def test_handled_offsets_point_past_the_last_message_of_each_partition() -> None
     assert (offsets.after("t", 0), offsets.after("u", 0), offsets.after("t", 1)) == (42, 8, None)
     offsets.forget("t", 0)
     assert offsets.after("t", 0) is None and offsets.after("u", 0) == 8
+
+
+def test_every_partition_is_announced_again_after_a_rebuild() -> None:
+    """After announce_again() a partition's time is due again, and a quiet one idle again."""
+    progress = Progress()
+    progress.track(3, now=0.0)
+    progress.saw(3, event_time=70.0, stamp=2.0)
+    assert progress.due_tick(3) == (70.0, 2.0)
+    progress.mark_idle(3)
+    assert progress.due_tick(3) is None and not progress.quiet(3, now=1e12, idle_seconds=5.0)
+    progress.announce_again()
+    assert progress.due_tick(3) == (70.0, 2.0) and progress.quiet(3, now=1e12, idle_seconds=5.0)
