@@ -124,6 +124,11 @@ class PartitionStore(MutableMapping[str, Any]):
         self._deleted.add(key)
         self._dirty[self._key(key)] = None
 
+    def forget_deleted(self) -> None:
+        """The keys deleted since the last checkpoint are gone from the table too: the set
+        that hid them can go (it would otherwise grow with every key ever forgotten)."""
+        self._deleted.clear()
+
     def _load_all(self) -> None:
         if self._complete:
             return
@@ -158,9 +163,12 @@ class PartitionStores:
         self._table = table
         self._partition = partition
         self._dirty: dict[bytes, Any] = {}
+        self._stores: list[PartitionStore] = []
 
     def __call__(self, name: str) -> PartitionStore:
-        return PartitionStore(self._table, self._partition, name, self._dirty)
+        store = PartitionStore(self._table, self._partition, name, self._dirty)
+        self._stores.append(store)
+        return store
 
     @property
     def pending(self) -> int:
@@ -183,4 +191,6 @@ class PartitionStores:
                 stale = [name for name in stale if name not in kept]
             for name in stale:
                 write(name, None)
+        for store in self._stores:  # the table no longer holds what they deleted (the retention's keys)
+            store.forget_deleted()
         return len(dirty)

@@ -53,6 +53,33 @@ def test_a_new_monitor_on_the_same_table_takes_over_where_the_last_checkpoint_wa
     assert again.clock == first.clock
 
 
+def test_what_the_retention_forgets_is_tombstoned_and_leaves_no_trace() -> None:
+    """A shipment forgotten by the retention is deleted from the table and written as a
+    tombstone; the store then holds nothing about it, not even the key it deleted."""
+    table: dict[bytes, bytes] = {}
+    stores = PartitionStores(table, 0)
+    monitor = Monitor(stores=stores)
+    for event in _events():
+        monitor.process(event, source="events-0")
+    tombstones: list[bytes] = []
+
+    def write(key: bytes, data: bytes | None) -> None:
+        if data is None:
+            tombstones.append(key)
+            table.pop(key, None)
+        else:
+            table[key] = data
+
+    stores.checkpoint(write)
+    shipment_keys = {key for key in table if b"SHP-1" in key}
+    assert shipment_keys
+    monitor.process(s.dispatch("SHP-2", time=s.at(days=60)), source="events-0")
+    stores.checkpoint(write)
+    assert shipment_keys <= set(tombstones)
+    assert not any(b"SHP-1" in key for key in table)
+    assert all(not store._deleted for store in stores._stores)
+
+
 def test_state_refuses_to_unpickle_anything_but_state_types() -> None:
     """The changelog is not trusted to run code: only the project's records load."""
 
