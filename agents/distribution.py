@@ -116,13 +116,22 @@ class OverDistributionDetector(Detector):
             if served is None:
                 served = record.rounds[data.round_id] = {}
             known = served.get(data.beneficiary)
-            if known is None or (t, event.id) < known:
-                served[data.beneficiary] = (t, event.id)
-                limit = self._limits.get(key)
-                if limit is None:
-                    limit = self._allowed(key, ctx)
-                if len(served) > limit or data.round_id in record.crossings:
-                    self._cross(record, data.round_id, ctx.sites.get(key))
+            stamp = (t, event.id)
+            if known is None or stamp < known:
+                served[data.beneficiary] = stamp
+                crossing = record.crossings.get(data.round_id)
+                if crossing is not None:
+                    if stamp < crossing and (known is None or known >= crossing):
+                        # one more household served before the crossing: it moves back to the
+                        # latest first service before it (late services only; in order, nothing moves)
+                        record.crossings[data.round_id] = max(v for v in served.values() if v < crossing)
+                        record.changed = True
+                else:
+                    limit = self._limits.get(key)
+                    if limit is None:
+                        limit = self._allowed(key, ctx)
+                    if len(served) > limit:  # the first household beyond the caseload: found once
+                        self._cross(record, data.round_id, ctx.sites.get(key))
             ledgers, ratio = record.ledgers, self.config.stock_ratio
             for commodity, kilos in _by_commodity(data.items).items():
                 ledger = ledgers.get(commodity)

@@ -172,3 +172,24 @@ def test_detectors_apply_an_event_at_most_once() -> None:
         latest.update((a.alert_id, a.model_dump_json()) for a in raised)
     latest.update((a.alert_id, a.model_dump_json()) for a in monitor.flush())
     assert latest == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    services=st.lists(st.tuples(st.integers(0, 12), st.integers(0, 600)), min_size=1, max_size=40),
+    caseload=st.integers(1, 8),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_a_rounds_crossing_is_the_same_in_any_arrival_order(
+    services: list[tuple[int, int]], caseload: int, seed: int
+) -> None:
+    """Households served (some twice, some late, earlier than the crossing found so far):
+    in any arrival order, the round is over its caseload from the same first service on."""
+    events = [s.site("DP-1", caseload=caseload)] + [
+        s.distribution("DP-1", f"tok_household-{token:012d}", time=s.at(minutes=minute), id=f"d-{i}")
+        for i, (token, minute) in enumerate(services)
+    ]
+    shuffled = events[:1] + random.Random(seed).sample(events[1:], len(events) - 1)
+    config = DetectorConfig(reorder_minutes=24 * 60)
+    in_order = sorted(events[1:], key=lambda e: (e.at, e.id))
+    assert _alerts(shuffled, config) == _alerts(events[:1] + in_order, config)
