@@ -81,6 +81,13 @@ class EventClock:
     def all_idle(self) -> bool:
         return not self._active
 
+    @property
+    def frontier(self) -> float:
+        """Where every active source has got to (`now` when none is active): the clock as one
+        ordered stream would have it. A worker reading partitions at different speeds sees
+        `now` run ahead of it, by days when catching up."""
+        return self.watermark + self._lateness_s if self._active else self.now
+
     def _recompute(self) -> None:
         if self._active:
             self.watermark = min(self._times[s] for s in self._active) - self._lateness_s

@@ -185,8 +185,11 @@ class Monitor:
 
     def is_expired(self, event: Event) -> bool:
         """Whether `event` is more than `retention_days` behind the clock (contract 1.1): the
-        state it needs may be gone, so it is rejected as `expired`, never applied."""
-        return event.at < self._clock.now - self.retention_s
+        state it needs may be gone, so it is rejected as `expired`, never applied. With
+        several sources (the worker's partitions), the clock is where they all have got to
+        (`EventClock.frontier`): a partition read ahead of the others does not make their
+        events expire."""
+        return event.at < self._clock.frontier - self.retention_s
 
     def process(self, event: Event, source: str = "input", only: frozenset[str] | None = None) -> list[Alert]:
         """Apply one event from `source`; return the alerts it raised or changed (none for a
@@ -198,7 +201,7 @@ class Monitor:
         if event_id in self._seen:
             self.duplicates += 1
             return []
-        if event.at < self._clock.now - self.retention_s:
+        if event.at < self._clock.frontier - self.retention_s:
             self.expired += 1
             return []
         self.accepted += 1

@@ -63,3 +63,23 @@ def test_the_earliest_dispatch_stands_whatever_the_arrival_order() -> None:
     assert in_order == reversed_
     losses = s.of(in_order, "transit_loss")
     assert len(losses) == 1 and "dispatch-original" in s.evidence_ids(losses[0])
+
+
+def test_an_event_expires_behind_where_every_source_has_got_not_behind_the_fastest() -> None:
+    """Two partitions read at different speeds: an event of the slow one is judged against
+    where both have got to, so catching up never makes events expire that an ordered stream
+    would apply; 46 days behind both, it expires."""
+    from agents.monitor import Monitor
+    from tests import support as s
+
+    monitor = Monitor(DetectorConfig(retention_days=45))
+    monitor.expect(["events-0", "events-1"])
+    monitor.process(s.dispatch("SHP-1", time=s.at()), source="events-1")
+    monitor.process(s.dispatch("SHP-2", time=s.at(days=100)), source="events-0")  # read far ahead
+    slow = s.dispatch("SHP-3", time=s.at(days=1))
+    assert not monitor.is_expired(slow)
+    monitor.process(slow, source="events-1")
+    monitor.process(s.dispatch("SHP-4", time=s.at(days=90)), source="events-1")
+    late = s.dispatch("SHP-5", time=s.at(days=44))
+    assert monitor.is_expired(late) and monitor.process(late, source="events-1") == []
+    assert monitor.expired == 1
