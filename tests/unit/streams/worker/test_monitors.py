@@ -230,8 +230,8 @@ def test_an_expired_event_is_rejected_once_and_applied_nowhere() -> None:
     partitions, table = 3, Table()
     monitors = Monitors(Settings(kafka=KafkaSettings(partitions=partitions)), None, table)
     clock = s.at(days=100)
-    for p in range(partitions):
-        monitors.apply(p, 0, [LaneItem("tick", "events-1", (), None, clock.timestamp())])
+    for p in range(partitions):  # every source has got there (the clock is where they all are)
+        monitors.apply(p, 0, [LaneItem("tick", f"events-{q}", (), None, clock.timestamp()) for q in range(partitions)])
     old = s.site("DP-OLD", time=s.at(days=100 - 45, seconds=-1))
     late = s.site("DP-LATE", time=s.at(days=100 - 45))
     rejected: list[tuple[int, Any]] = []
