@@ -4,6 +4,9 @@ All or nothing: a body that cannot be read is a 400 and is kept as one reject; e
 that break the contract are a 422 (403 when only their `source` is not the token's), each
 named and kept on aid.rejects.v1, and nothing is published; else every event goes to
 Kafka and the answer is 202 with their ids, or 503 when Kafka does not take them.
+
+A request in CloudEvents binary content mode (`ce-` headers, the data as body) is one
+event, answered the same way; its reject keeps its `ce-` and Content-Type headers.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ import logging
 
 from aiohttp import web
 
+from schemas.binary import binding_headers, is_binary
 from schemas.exceptions import ApiError, BodyError
 from streams.api.base import ApiContext, ApiView, json_response, read_body
-from streams.api.ingest import Rejected, check_batch, split_body
+from streams.api.ingest import Batch, Rejected, check_batch, check_binary, split_body
 from streams.settings import TokenRecord
 
 log = logging.getLogger("aidmon.api")
@@ -26,25 +30,33 @@ class Events(ApiView):
     async def post(self, request: web.Request) -> web.Response:
         token = self.caller(request, "publisher")
         body = await read_body(request, self.ctx.settings.max_body_bytes)
+        headers = binding_headers(request.raw_headers, "http")
+        if is_binary(headers, "http"):
+            ctx = self.ctx
+            return await _answer(ctx, token, check_binary(headers, body, ctx.decode, ctx.pseudonymiser, token), 1)
         return await _ingest(self.ctx, token, body, request.headers.get("Content-Type", "application/json"))
 
 
 async def _ingest(ctx: ApiContext, token: TokenRecord, body: bytes, content_type: str) -> web.Response:
-    metrics = ctx.metrics
     try:
         items = split_body(body, content_type)
     except BodyError as exc:  # answered 400 by ApiView, once kept
         await ctx.keep_rejects([Rejected(-1, "unreadable_body", exc.detail, body)], token.name)
-        metrics.rejects.labels("unreadable_body").inc()
+        ctx.metrics.rejects.labels("unreadable_body").inc()
         raise
-    batch = check_batch(items, ctx.decode, ctx.pseudonymiser, token)
+    return await _answer(ctx, token, check_batch(items, ctx.decode, ctx.pseudonymiser, token), len(items))
+
+
+async def _answer(ctx: ApiContext, token: TokenRecord, batch: Batch, count: int) -> web.Response:
+    """202 once Kafka took every event of `batch`; else 422 or 403 naming the rejected ones, kept."""
+    metrics = ctx.metrics
     if batch.rejected:
         await ctx.keep_rejects(batch.rejected, token.name)
         for rejected in batch.rejected:
             metrics.rejects.labels(rejected.reason).inc()
-            metrics.events.labels(*metrics.raw_labels(rejected.raw), "rejected").inc()
+            metrics.events.labels(*metrics.raw_labels(rejected.described), "rejected").inc()
         status = batch.status
-        detail = (f"{len(batch.rejected)} of {len(items)} events rejected; nothing was published: "
+        detail = (f"{len(batch.rejected)} of {count} events rejected; nothing was published: "
                   "fix them and send the batch again")
         return json_response({"error": "forbidden" if status == 403 else "invalid_events", "detail": detail,
                               "accepted": 0, "rejected": [r.view() for r in batch.rejected]}, status)

@@ -8,14 +8,20 @@ index (422); an event under another publisher's `source` is refused (403). A bat
 all or nothing: nothing is published unless every event passes, so a publisher fixes
 the named events and sends the batch again (re-sent ids are duplicates and change
 nothing). Raw beneficiary ids become tokens before anything is published.
+
+A request in CloudEvents binary content mode (contract 1.1: a `ce-specversion` header,
+the other attributes in `ce-` headers, `data` alone as the body) is one event: its
+structured JSON is made once (`schemas.binary`), checked like any, and published in that
+form; a rejected one is kept as it came, the body and its `ce-` and `Content-Type` headers.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from schemas.binary import HeaderList, readable_attributes, structured_from_binary
 from schemas.decode import Decoder
 from schemas.envelope import BATCH_CONTENT_TYPE
 from schemas.events import Event
@@ -35,6 +41,12 @@ class Rejected:
     detail: str
     raw: bytes
     event_id: str | None = None
+    headers: HeaderList = ()  # a binary-mode event's `ce-` and Content-Type headers, as sent
+
+    @property
+    def described(self) -> bytes:
+        """What names its type and source: the event, or the attributes of a binary-mode one."""
+        return json.dumps(readable_attributes(self.headers, "http")).encode() if self.headers else self.raw
 
     def view(self) -> dict[str, Any]:
         shown: dict[str, Any] = {"index": self.index, "reason": self.reason, "detail": self.detail}
@@ -109,9 +121,28 @@ def check_batch(items: list[bytes], decode: Decoder, pseudonymiser: Pseudonymise
     return batch
 
 
+def check_binary(
+    headers: HeaderList, body: bytes, decode: Decoder, pseudonymiser: Pseudonymiser, token: TokenRecord
+) -> Batch:
+    """The one event of a binary-mode request (`headers` from `schemas.binary.binding_headers`),
+    checked as `check_batch` checks an event; a reject keeps the body and headers as sent."""
+    event_id = readable_attributes(headers, "http").get("id")
+    try:
+        structured = structured_from_binary(headers, body, "http")
+    except InvalidEventError as error:
+        return Batch(rejected=[Rejected(0, error.reason, error.detail, body, _shown_id(event_id), headers)])
+    batch = check_batch([structured], decode, pseudonymiser, token)
+    batch.rejected = [replace(r, raw=body, headers=headers) for r in batch.rejected]
+    return batch
+
+
+def _shown_id(value: object) -> str | None:
+    return value[:128] if isinstance(value, str) else None
+
+
 def _event_id(raw: bytes) -> str | None:
     try:
         value = json.loads(raw).get("id")
     except (ValueError, AttributeError):
         return None
-    return value[:128] if isinstance(value, str) else None
+    return _shown_id(value)

@@ -40,7 +40,7 @@ class ApiSenders:
         try:
             for item in rejected:
                 error = InvalidEventError(item.reason, item.detail)
-                record = reject_record(f"http:{name}", item.index, error, item.raw, MAX_KEPT_RAW_BYTES)
+                record = reject_record(f"http:{name}", item.index, error, item.raw, MAX_KEPT_RAW_BYTES, item.headers)
                 await self.rejects.send(value=json.dumps(record, ensure_ascii=False).encode())
         except Exception as exc:
             log.warning("could not keep %d rejected events from %s: %s", len(rejected), name, type(exc).__name__)

@@ -8,6 +8,11 @@ each partition of the lanes that keeps the state of a detector it feeds
 A message whose `content-type` header is `application/cloudevents-batch+json` holds a JSON
 array of events (contract 1.1, batches): each is judged alone and placed by its own
 `subject`; a malformed one is rejected with its index in the batch, the others applied.
+
+A message in CloudEvents binary content mode (contract 1.1: a `ce_specversion` header, the
+other attributes in `ce_` headers, `data` alone as the value) is turned into its structured
+JSON once (`schemas.binary`) and then taken in as any event: the lanes carry that form. A
+rejected one is kept as it came, its value and its `ce_` and `content-type` headers.
 """
 
 from __future__ import annotations
@@ -19,6 +24,14 @@ from collections.abc import Mapping
 
 from faust.types import Message
 
+from schemas.binary import (
+    HeaderList,
+    binding_headers,
+    has_attributes,
+    is_binary,
+    readable_attributes,
+    structured_from_binary,
+)
 from schemas.envelope import BATCH_CONTENT_TYPE
 from schemas.events import DistributionRecorded, Event, FeedbackReceived
 from schemas.exceptions import InvalidEventError
@@ -38,14 +51,23 @@ def _in_order(only: frozenset[str]) -> tuple[str, ...]:
 
 
 async def take_in(ctx: WorkerContext, message: Message) -> None:
-    """Decode `message` (one event, or a CloudEvents JSON batch of them) and queue its
-    parts for the lanes; reject what is malformed."""
+    """Decode `message` (one event, structured or in binary mode, or a CloudEvents JSON batch
+    of them) and queue its parts for the lanes; reject what is malformed."""
     value = message.value or b""  # a tombstone is not JSON: rejected
     if content_type(message) == BATCH_CONTENT_TYPE:
         for index, item in enumerate(await _batch_items(ctx, message, value)):
             await _take_one(ctx, message, item, index)
-    else:
+        return
+    headers = binding_headers(message.headers, "kafka") if message.headers else ()
+    if not is_binary(headers, "kafka"):
         await _take_one(ctx, message, value, None)
+        return
+    try:
+        structured = structured_from_binary(headers, value, "kafka")
+    except InvalidEventError as error:
+        await reject(ctx, message, value, error)
+        return
+    await _take_one(ctx, message, structured, None, kept=value)
 
 
 def content_type(message: Message) -> str:
@@ -62,20 +84,25 @@ async def reject(
     ctx: WorkerContext, message: Message, value: bytes, error: InvalidEventError, index: int | None = None
 ) -> None:
     """Count the event as rejected and keep it whole on aid.rejects.v1, with its position
-    (partition, offset, and its index in a batch)."""
-    await reject_at(ctx, message.partition, message.offset, value, error, index)
+    (partition, offset, and its index in a batch), and the `ce_` and `content-type`
+    headers of a message that has `ce_` ones (binary mode, or an attempt at it)."""
+    headers = binding_headers(message.headers, "kafka") if index is None and message.headers else ()
+    kept = headers if has_attributes(headers, "kafka") else ()
+    await reject_at(ctx, message.partition, message.offset, value, error, index, kept)
 
 
 async def reject_at(
     ctx: WorkerContext, partition: int, offset: int | None, value: bytes, error: InvalidEventError,
-    index: int | None = None,
+    index: int | None = None, headers: HeaderList = (),
 ) -> None:
     """`reject` by position in aid.events.v1, for `detect`'s rejects (`offset` None when a
-    lanes message of an older worker did not carry it)."""
+    lanes message of an older worker did not carry it). A binary-mode event is counted by
+    the type and source its headers name."""
     metrics = ctx.metrics
     metrics.rejects.labels(error.reason).inc()
-    metrics.events.labels(*metrics.raw_labels(value), "rejected").inc()
-    record = reject_record(f"{EVENTS}[{partition}]", -1, error, value, MAX_KEPT_RAW_BYTES)  # line: the offset
+    described = json.dumps(readable_attributes(headers, "kafka")).encode() if is_binary(headers, "kafka") else value
+    metrics.events.labels(*metrics.raw_labels(described), "rejected").inc()
+    record = reject_record(f"{EVENTS}[{partition}]", -1, error, value, MAX_KEPT_RAW_BYTES, headers)  # line: offset
     record.update(line=offset, partition=partition, offset=offset)
     if index is not None:
         record["index"] = index
@@ -95,12 +122,16 @@ async def _batch_items(ctx: WorkerContext, message: Message, value: bytes) -> li
     return [json.dumps(item, ensure_ascii=False).encode() for item in items]
 
 
-async def _take_one(ctx: WorkerContext, message: Message, value: bytes, index: int | None) -> None:
+async def _take_one(
+    ctx: WorkerContext, message: Message, value: bytes, index: int | None, kept: bytes | None = None
+) -> None:
+    """Decode `value` and queue it; a reject keeps `kept` when it is not `value` (a
+    binary-mode message's value: `value` is the structured JSON made of it)."""
     partition = message.partition
     try:
         event = ctx.decode(value)
     except InvalidEventError as error:
-        await reject(ctx, message, value, error, index)
+        await reject(ctx, message, value if kept is None else kept, error, index)
         return
     ctx.metrics.count_accepted(event.type, event.source)
     source, stamp, offset = f"events-{partition}", message.timestamp, message.offset
