@@ -1,4 +1,9 @@
-"""The live path's commands: broker, topics, worker, publish, alerts, lag."""
+"""The live path's commands: broker, topics, worker, publish, alerts, lag.
+
+Each command that talks to Kafka first checks that the broker answers (`streams.cli.checks`):
+without one it fails within seconds with one line naming the address, exit status 1. The
+worker's own start-up is in `streams.cli.worker`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from streams.cli.checks import KAFKA_FAILED, broker_answers, retried, topics_exist
 from streams.settings import Settings, load_settings
 
 DEFAULT_BROKER_DIR = Path.home() / ".local" / "share" / "aidmon" / "broker"
@@ -35,6 +41,8 @@ def add_live_commands(commands: Any) -> None:
     worker.add_argument("--sanctions", type=Path, help="UN consolidated list XML (overrides the config)")
     worker.add_argument("--web-port", type=int, help="port of the HTTP API and /metrics (default: [api] port, 6066)")
     worker.add_argument("--data-dir", type=Path, default=Path(".aidmon") / "worker", help="the worker's local files")
+    worker.add_argument("--create-topics", action="store_true",
+                        help="create the topics it needs if they are missing (default: refuse to start without them)")
     worker.set_defaults(run=run_worker)
 
     publish = commands.add_parser("publish", help="validate a JSONL file and send its events to aid.events.v1")
@@ -83,6 +91,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.config)
     if args.broker:
         settings = settings.model_copy(update={"broker": args.broker})
+    args.broker = settings.broker  # the broker in force, for the line of a Kafka failure (streams.cli.main)
     return settings
 
 
@@ -107,33 +116,23 @@ def run_topics_create(args: argparse.Namespace) -> int:
     from streams.kafka.topics import create_topics
 
     settings = _settings(args)
+    if not broker_answers(settings.broker):
+        return KAFKA_FAILED
     for name, state in create_topics(settings.broker, settings.kafka):
         print(f"{name}: {state}")
     return 0
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    import faust
+    from streams.cli.worker import run_worker
 
-    from streams.bootstrap import require_pseudonymiser, sanctions_names
-    from streams.worker.app import build_app
-
-    settings = _settings(args)
-    pseudonymiser = require_pseudonymiser(settings)  # before anything connects: no secret, no worker
-    names = sanctions_names(settings, args.sanctions)
-    args.data_dir.mkdir(parents=True, exist_ok=True)
-    app = build_app(settings, names, pseudonymiser, args.data_dir, args.web_port)
-    worker = faust.Worker(app, loglevel=args.log_level.lower())
-    # Faust's progress spinner sets the root logger to DEBUG to see every record: every
-    # client's debug line would then be formatted and dropped (a tenth of the worker's time)
-    worker.spinner = None
-    worker.execute_from_commandline()
-    return 0  # pragma: no cover - execute_from_commandline exits
+    return run_worker(args, _settings(args))
 
 
 def run_publish(args: argparse.Namespace) -> int:
     from streams.bootstrap import require_pseudonymiser
     from streams.kafka.producer import publish
+    from streams.kafka.topics import EVENTS
 
     settings = _settings(args)
     pseudonymiser = require_pseudonymiser(settings)
@@ -143,15 +142,30 @@ def run_publish(args: argparse.Namespace) -> int:
         print(f"aidmon: error: cannot read {args.events}: {exc.strerror}", file=sys.stderr)
         return 2
     with source:
+        if not broker_answers(settings.broker) or not topics_exist(
+            settings.broker, [EVENTS], "create it with `aidmon topics create` first"
+        ):
+            return KAFKA_FAILED
         summary = publish(source, settings.broker, pseudonymiser, args.rate, batch=args.batch)
     print(summary.render())
     return 0 if summary.failed == 0 and summary.acknowledged == summary.sent else 1
+
+
+def _alerts_readable(settings: Settings) -> bool:
+    """The broker answers and has the alerts topic (else one line on standard error)."""
+    from streams.kafka.topics import ALERTS
+
+    return broker_answers(settings.broker) and topics_exist(
+        settings.broker, [ALERTS], "create it with `aidmon topics create`; a worker writes the alerts there"
+    )
 
 
 def run_alerts_export(args: argparse.Namespace) -> int:
     from streams.kafka.consumer import export_alerts
 
     settings = _settings(args)
+    if not _alerts_readable(settings):
+        return KAFKA_FAILED
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", encoding="utf-8") as out:
         written = export_alerts(settings.broker, out, args.idle_seconds, args.every_update)
@@ -165,8 +179,11 @@ def run_alerts_tail(args: argparse.Namespace) -> int:
     from streams.kafka.consumer import read_alerts, render_alert
 
     settings = _settings(args)
+    if not _alerts_readable(settings):
+        return KAFKA_FAILED
+    seen: set[str] = set()
     for alert in read_alerts(settings.broker, idle_seconds=None):
-        print(json.dumps(alert, ensure_ascii=False) if args.json else render_alert(alert), flush=True)
+        print(json.dumps(alert, ensure_ascii=False) if args.json else render_alert(alert, seen), flush=True)
     return 0
 
 
@@ -174,7 +191,9 @@ def run_lag(args: argparse.Namespace) -> int:
     from streams.kafka.consumer import group_lag
 
     settings = _settings(args)
-    lag = group_lag(settings.broker, settings.kafka.app_id)
+    if not broker_answers(settings.broker):
+        return KAFKA_FAILED
+    lag = retried(lambda: group_lag(settings.broker, settings.kafka.app_id))
     for topic, behind in sorted(lag.items()):
         print(f"{topic}: {behind}")
     print(sum(lag.values()))

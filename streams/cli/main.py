@@ -5,7 +5,9 @@
     tokens   token create                              (streams.cli.tokens)
 
 Every command returns its exit status; an `AidmonError` is one line on standard error and
-exit status 2, never a traceback.
+exit status 2, never a traceback. A broker that does not answer, a missing topic, or a Kafka
+client's failure is one line and exit status 1 (`streams.cli.checks`). The Kafka clients'
+warnings pass through `KafkaNoiseFilter` (a few lines a minute, however long an outage).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import sys
 from collections.abc import Sequence
 
 from schemas.exceptions import AidmonError
+from streams.cli.checks import KAFKA_FAILED, kafka_failure
 from streams.cli.live import add_live_commands
 from streams.cli.offline import add_offline_commands
 from streams.cli.tokens import add_token_commands
+from streams.kafka.noise import quiet_kafka_clients
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,6 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.log_level != "DEBUG":
         logging.getLogger("kafka").setLevel(logging.WARNING)  # the client's connection chatter
         logging.getLogger("httpx").setLevel(logging.WARNING)  # one line a request, webhook URLs with credentials
+    quiet_kafka_clients()
     try:
         code: int = args.run(args)
     except AidmonError as exc:
@@ -35,6 +40,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        line = kafka_failure(exc, getattr(args, "broker", None))
+        if line is None:
+            raise
+        print(f"aidmon: error: {line}", file=sys.stderr)
+        return KAFKA_FAILED
     return code
 
 

@@ -58,12 +58,19 @@ def export_alerts(broker: str, out: IO[str], idle_seconds: float, every_update: 
     return written
 
 
-def render_alert(alert: dict[str, Any]) -> str:
-    """One line for a monitor's terminal."""
+def render_alert(alert: dict[str, Any], seen: set[str] | None = None) -> str:
+    """One line for a monitor's terminal: when it was raised, `new` or `update`, its id,
+    severity, typology, subject and summary. With `seen` (the ids shown so far, which this
+    adds to), an alert whose id was shown before is an `update`; the first is `new`."""
     subject = alert.get("subject") or {}
+    alert_id = str(alert.get("alert_id", "?"))
+    change = "update" if seen is not None and alert_id in seen else "new"
+    if seen is not None:
+        seen.add(alert_id)
     return (
-        f"{alert.get('raised_at', '?')}  {alert.get('severity', '?'):8}  {alert.get('typology', '?'):21} "
-        f"{subject.get('kind', '?')} {subject.get('id', '?')}: {alert.get('summary', '')}"
+        f"{alert.get('raised_at', '?')}  {change:6}  {alert_id}  {alert.get('severity', '?'):8}  "
+        f"{alert.get('typology', '?'):21} {subject.get('kind', '?')} {subject.get('id', '?')}: "
+        f"{alert.get('summary', '')}"
     )
 
 
@@ -72,7 +79,10 @@ def group_lag(broker: str, group_id: str) -> dict[str, int]:
     from kafka import KafkaAdminClient, KafkaConsumer
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers(broker), client_id="aidmon-lag")
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers(broker), group_id=None, client_id="aidmon-lag")
+    # no group of its own and so nothing to commit: without enable_auto_commit=False,
+    # kafka-python warns "group_id is None: disabling auto-commit" at every run
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers(broker), group_id=None, enable_auto_commit=False,
+                             client_id="aidmon-lag")
     try:
         committed = admin.list_group_offsets({group_id: None}).get(group_id, {})
         topics = {tp.topic for tp in committed} or {EVENTS}  # a new group will read every event

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from streams.settings import KafkaSettings
@@ -69,3 +70,15 @@ def create_topics(broker: str, kafka: KafkaSettings) -> list[tuple[str, str]]:
         return [(s.name, "created" if s.name in created else "exists") for s in topic_specs(kafka)]
     finally:
         admin.close()
+
+
+def missing_topics(broker: str, names: Sequence[str]) -> list[str]:
+    """The topics of `names` that `broker` does not have, in the order given."""
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers(broker), client_id="aidmon-topics")
+    try:
+        existing = set(admin.list_topics())
+    finally:
+        admin.close()
+    return [name for name in names if name not in existing]

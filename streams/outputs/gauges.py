@@ -1,4 +1,5 @@
-"""The worker's readiness (/readyz and the `aidmon_ready` gauge) and the gauges set every
+"""The worker's readiness (/readyz and the `aidmon_ready` gauge: the broker answers, the
+partitions are assigned, the tables recovered, the alert view loaded) and the gauges set every
 `GAUGE_SECONDS`: consumer lag, table sizes, readiness.
 
 The lag of a partition is its end offset less the offset after the last message an agent
@@ -13,6 +14,7 @@ from typing import Any
 
 import faust
 
+from streams.kafka.watch import BrokerWatch
 from streams.outputs.alert_view import AlertView
 from streams.worker.context import WorkerContext
 from streams.worker.route import recovered
@@ -20,9 +22,11 @@ from streams.worker.route import recovered
 GAUGE_SECONDS = 5.0
 
 
-def readiness(app: faust.App, view: AlertView) -> dict[str, bool]:
-    """Each condition of being ready: partitions assigned, tables recovered, alert view loaded."""
+def readiness(app: faust.App, view: AlertView, broker: BrokerWatch) -> dict[str, bool]:
+    """Each condition of being ready: the broker answers, partitions assigned, tables
+    recovered, alert view loaded."""
     return {
+        "broker_reachable": broker.up,
         "partitions_assigned": bool(app.consumer.assignment()),
         "tables_recovered": recovered(app),
         "alerts_loaded": view.loaded(),
@@ -44,4 +48,4 @@ def update_gauges(ctx: WorkerContext, view: AlertView, delivered: Any) -> None:
     metrics.table_entries.labels("alert_view").set(len(view.book))
     if delivered is not None:
         metrics.table_entries.labels("webhook_delivered").set(len(delivered.data))
-    metrics.ready.set(1 if all(readiness(ctx.app, view).values()) else 0)
+    metrics.ready.set(1 if all(readiness(ctx.app, view, ctx.broker).values()) else 0)

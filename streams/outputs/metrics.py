@@ -66,6 +66,7 @@ class Metrics:
     http_requests: Counter  # route (the template), method, code
     sse_clients: Gauge
     ready: Gauge
+    broker_up: Gauge
     source: Bounded
     _accepted: dict[tuple[str, str], Any] = field(default_factory=dict)  # (type, source) -> counter child
 
@@ -136,5 +137,7 @@ def create(registry: CollectorRegistry) -> Metrics:
         sse_clients=Gauge("aidmon_sse_clients", "Clients following GET /alerts/stream", registry=registry),
         ready=Gauge("aidmon_ready", "1 once partitions are assigned, tables recovered and the alert view loaded",
                     registry=registry),
+        broker_up=Gauge("aidmon_broker_up", "1 while the Kafka broker answers the worker, 0 while it is away",
+                        registry=registry),
         source=Bounded(MAX_SOURCES),
     )

@@ -41,8 +41,8 @@ def attach_outputs(ctx: WorkerContext) -> None:
     if settings.api.enabled:
         senders = ApiSenders(topics.events_out, topics.rejects, topics.status)
         context = ApiContext(settings.api, view.book, ctx.metrics, ctx.registry, Decoder(ctx.pseudonymiser),
-                             ctx.pseudonymiser, lambda: readiness(app, view), senders.publish, senders.keep_rejects,
-                             senders.record_change)
+                             ctx.pseudonymiser, lambda: readiness(app, view, ctx.broker), senders.publish,
+                             senders.keep_rejects, senders.record_change)
         register_api(app, context)
 
 

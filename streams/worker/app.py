@@ -7,7 +7,8 @@
 `route` and the task that sends the lanes (and queues the heartbeat) live in
 `streams.worker.route`; `detect`, the checkpoint task and the revocation handler in
 `streams.worker.detect`. Each is a function of the stream (or of nothing) and the
-`WorkerContext` (`streams.worker.context`) they share. The HTTP API,
+`WorkerContext` (`streams.worker.context`) they share. A task watches the broker
+(`streams.kafka.watch`): one line when it goes away and one when it is back. The HTTP API,
 webhook delivery and the gauges are wired on by `streams.outputs.wiring`.
 """
 
@@ -55,6 +56,10 @@ def build_app(
     @app.task  # type: ignore[untyped-decorator]
     async def checkpoint() -> None:
         await detect.checkpoint_often(ctx)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def watch_broker() -> None:
+        await ctx.broker.run()
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:

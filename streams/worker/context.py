@@ -1,7 +1,8 @@
 """What the worker's agents, timers and outputs share: `Topics`, the Faust topics of the
 live path, and `WorkerContext`, the one object they are all given (settings, app, topics,
-table, monitors, progress, offsets, metrics, decoder, the outbox). Each object in it changes its own
-state; the agents are functions over it (`streams.worker.route`, `streams.worker.detect`).
+table, monitors, progress, offsets, metrics, decoder, the outbox, the broker's watch). Each
+object in it changes its own state; the agents are functions over it
+(`streams.worker.route`, `streams.worker.detect`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from streams.kafka.topics import (
     lanes_topic,
     state_changelog,
 )
+from streams.kafka.watch import BrokerWatch
 from streams.outputs.metrics import Metrics, create
 from streams.settings import KafkaSettings, Settings
 from streams.worker.changelog import ChangelogWriter
@@ -82,6 +84,7 @@ class WorkerContext:
     decode: Decoder  # publishers' events, raw beneficiary ids pseudonymised
     changelog: ChangelogWriter  # the state table's changelog, written at checkpoints
     outbox: Outbox  # what `route` has for the lanes
+    broker: BrokerWatch  # whether the broker answers: /readyz, aidmon_broker_up, one line per change
     flushing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one flush of the outbox at a time
     checkpointing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one checkpoint at a time
     gone: set[TP] = field(default_factory=set)  # partitions revoked, not assigned again since
@@ -106,6 +109,7 @@ class WorkerContext:
         registry = CollectorRegistry()
         metrics = create(registry)
         metrics.start_at_zero(tuple(s.name for s in settings.webhooks.subscriptions))
+        metrics.broker_up.set(1)  # the command checked that it answers before building the app
         return cls(
             settings=settings, app=app, topics=Topics.make(app, kafka), table=table,
             monitors=Monitors(settings, sanctions, table, lambda: _partitions(app, EVENTS, kafka.partitions)),
@@ -113,6 +117,7 @@ class WorkerContext:
             pseudonymiser=pseudonymiser, decode=Decoder(pseudonymiser),
             changelog=ChangelogWriter(settings.broker, state_changelog(kafka.app_id)),
             outbox=Outbox(lambda partition: TP(lanes, partition) in app.consumer.assignment()),
+            broker=BrokerWatch(settings.broker, lambda up: metrics.broker_up.set(1 if up else 0)),
         )
 
 

@@ -1,13 +1,14 @@
 """A local single-node Apache Kafka broker (KRaft), started from the broker's own jars.
 
 No Docker and no tarball: Maven resolves the broker's classpath from Maven Central once
-(`deploy/kafka/pom.xml`, cached in `~/.cache/aidmon/kafka-3.9.1/` by default), and `java`
+(`config/pom.xml`, cached in `~/.cache/aidmon/kafka-3.9.1/` by default), and `java`
 runs `kafka.Kafka` in the background on 127.0.0.1, as broker and controller in one
 process. Everything a broker needs lives in its data directory:
 
-    DATA_DIR/server.properties   written from deploy/kafka/server.properties.template
+    DATA_DIR/server.properties   written from config/server.properties.template
+    DATA_DIR/log4j.properties    copied from config/log4j.properties
     DATA_DIR/logs/               the partitions and the cluster metadata log
-    DATA_DIR/server.log          the broker's log (deploy/kafka/log4j.properties)
+    DATA_DIR/server.log          the broker's log
     DATA_DIR/broker.out          the JVM's own standard output and error
     DATA_DIR/broker.pid          the process id while it runs
 
@@ -21,7 +22,10 @@ Failures raise `schemas.exceptions.BrokerError`, whose message says what to do.
     storage.py     server.properties, the cluster id, formatting the storage
     probe.py       waiting until the broker answers metadata
     processes.py   pids, signals, waiting for exit, the tails of the broker's logs
-    layout.py      the deploy dir, the data dir's file names, the host
+    layout.py      the config files, the data dir's file names, the host
+    config/        pom.xml, server.properties.template, log4j.properties: package data, read
+                   with importlib.resources, so an installed wheel runs the broker too
+                   (deploy/kafka of the checkout links here)
     __main__.py    python -m streams.dev.local_broker start|stop DATA_DIR
 
 Paths and ports are arguments: nothing here reads the environment.

@@ -7,11 +7,12 @@ import signal
 import socket
 import subprocess
 import time
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from schemas.exceptions import BrokerError
 from streams.dev.local_broker.jars import broker_classpath, require_java
-from streams.dev.local_broker.layout import DEPLOY_DIR, HOST, OUT_FILE, PID_FILE, PROPERTIES_FILE
+from streams.dev.local_broker.layout import BROKER_FILES, HOST, OUT_FILE, PID_FILE, PROPERTIES_FILE
 from streams.dev.local_broker.probe import wait_until_ready
 from streams.dev.local_broker.processes import (
     command_line,
@@ -40,7 +41,7 @@ def start_broker(
     *,
     cache_dir: Path | None = None,
     timeout: float = DEFAULT_START_TIMEOUT,
-    deploy_dir: Path = DEPLOY_DIR,
+    broker_files: Traversable = BROKER_FILES,
 ) -> str:
     """Start a broker in the background on 127.0.0.1 and return its bootstrap "127.0.0.1:PORT".
 
@@ -57,7 +58,7 @@ def start_broker(
     _check_ports(port, controller_port)
     _refuse_if_running(data_dir)
     _refuse_taken_ports(port, controller_port)
-    command = _broker_command(data_dir, port, controller_port, cache_dir, deploy_dir)
+    command = _broker_command(data_dir, port, controller_port, cache_dir, broker_files)
     bootstrap = f"{HOST}:{port}"
     started = time.monotonic()
     process = _launch(command, data_dir)
@@ -153,19 +154,19 @@ def _refuse_taken_ports(port: int, controller_port: int) -> None:
 
 
 def _broker_command(
-    data_dir: Path, port: int, controller_port: int, cache_dir: Path | None, deploy_dir: Path
+    data_dir: Path, port: int, controller_port: int, cache_dir: Path | None, broker_files: Traversable
 ) -> list[str]:
     """Get everything the broker needs in place (jars, server.properties, formatted storage);
     return the java command line that runs it."""
     java = require_java()
-    classpath = broker_classpath(cache_dir, deploy_dir=deploy_dir)
+    classpath = broker_classpath(cache_dir, broker_files=broker_files)
     data_dir.mkdir(parents=True, exist_ok=True)
-    properties = write_server_properties(data_dir, port, controller_port, deploy_dir=deploy_dir)
+    properties = write_server_properties(data_dir, port, controller_port, broker_files=broker_files)
     if not is_formatted(data_dir):
-        format_storage(data_dir, classpath, deploy_dir=deploy_dir)
+        format_storage(data_dir, classpath)
     return [
         java, "-Xmx1g", "-Xms256m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true",
-        *log_options(data_dir, deploy_dir), "-cp", f"{classpath}/*", MAIN_CLASS, str(properties),
+        *log_options(data_dir), "-cp", f"{classpath}/*", MAIN_CLASS, str(properties),
     ]
 
 

@@ -1,5 +1,5 @@
-"""The broker's classpath: its jars, resolved by Maven from deploy/kafka/pom.xml once and
-cached, and the check that Java is there to run them."""
+"""The broker's classpath: its jars, resolved by Maven from config/pom.xml (package data) once
+and cached, and the check that Java is there to run them."""
 
 from __future__ import annotations
 
@@ -8,16 +8,18 @@ import os
 import shutil
 import subprocess
 import time
+from importlib.resources import as_file
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from schemas.exceptions import BrokerError
-from streams.dev.local_broker.layout import DEPLOY_DIR
+from streams.dev.local_broker.layout import BROKER_FILES
 from streams.dev.local_broker.processes import tail_text
 
 log = logging.getLogger(__name__)
 
 KAFKA_VERSION = "3.9.1"
-"""The broker release, as pinned in deploy/kafka/pom.xml."""
+"""The broker release, as pinned in config/pom.xml."""
 
 MAVEN_TIMEOUT = 900.0
 
@@ -30,10 +32,10 @@ def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "aidmon" / f"kafka-{KAFKA_VERSION}"
 
 
-def broker_classpath(cache_dir: Path | None = None, *, deploy_dir: Path = DEPLOY_DIR) -> Path:
+def broker_classpath(cache_dir: Path | None = None, *, broker_files: Traversable = BROKER_FILES) -> Path:
     """The directory holding the broker's jars (use it as `-cp 'DIR/*'`), resolving it once.
 
-    The first call runs Maven on `deploy_dir/pom.xml`, which copies the runtime classpath
+    The first call runs Maven on `broker_files/pom.xml` (the package's config/), which copies the runtime classpath
     of kafka_2.13 and its logging backend from Maven Central (or the local Maven
     repository) into a temporary sibling of `cache_dir`, then renames it into place, so
     that an interrupted or concurrent run never leaves a half-filled cache. Later calls
@@ -43,9 +45,9 @@ def broker_classpath(cache_dir: Path | None = None, *, deploy_dir: Path = DEPLOY
     if _is_complete(cache_dir):
         return cache_dir
     _remove_incomplete_cache(cache_dir)
-    pom = deploy_dir / "pom.xml"
+    pom = broker_files.joinpath("pom.xml")
     if not pom.is_file():
-        raise BrokerError(f"{pom} is missing: the local broker runs from a source checkout of aidmon (deploy/kafka/)")
+        raise BrokerError(f"{pom} is missing: reinstall aidmon (the POM is package data of streams.dev.local_broker)")
     require_java()
     mvn = _require_maven()
 
@@ -54,7 +56,8 @@ def broker_classpath(cache_dir: Path | None = None, *, deploy_dir: Path = DEPLOY
     shutil.rmtree(staging, ignore_errors=True)
     log.info("resolving the Kafka %s broker's jars with Maven (once) into %s", KAFKA_VERSION, cache_dir)
     started = time.monotonic()
-    _copy_dependencies(mvn, pom, staging)
+    with as_file(pom) as pom_path:  # a real file for Maven, wherever the package is installed
+        _copy_dependencies(mvn, pom_path, staging)
     _move_into_place(staging, cache_dir)
     log.info("broker jars resolved in %.1f s", time.monotonic() - started)
     return cache_dir

@@ -25,3 +25,17 @@ def test_tombstones_are_skipped_and_alerts_kept_in_order() -> None:
 def test_only_tombstones_yield_nothing() -> None:
     """A batch of tombstones alone is no alert at all, and no error."""
     assert list(alerts_of([record(b"a", None), record(b"b", None)])) == []
+
+
+def test_tail_lines_show_the_id_and_whether_new_or_an_update() -> None:
+    """`alerts tail` prints each alert's id, `new` the first time it sees the id, then `update`."""
+    from streams.kafka.consumer import render_alert
+
+    alert = {"alert_id": "1f3f59c6-2347-534a-a5b5-901ba5dc144a", "raised_at": "2012-07-04T13:08:05Z",
+             "severity": "high", "typology": "transit_loss", "subject": {"kind": "shipment", "id": "SHP-000003"},
+             "summary": "arrived short"}
+    seen: set[str] = set()
+    first, second = render_alert(alert, seen), render_alert(alert, seen)
+    assert first.startswith("2012-07-04T13:08:05Z  new     1f3f59c6-2347-534a-a5b5-901ba5dc144a  high")
+    assert second.startswith("2012-07-04T13:08:05Z  update  1f3f59c6-2347-534a-a5b5-901ba5dc144a  high")
+    assert first.endswith("transit_loss          shipment SHP-000003: arrived short")

@@ -1,0 +1,62 @@
+"""`aidmon worker`: the checks before Faust starts, then the Faust worker.
+
+In order, each ending the command with one line on standard error when it fails: the
+settings and the pseudonymisation secret (exit 2), the broker answers (exit 1), the topics
+the worker reads and writes exist (exit 1; `--create-topics` creates the missing ones
+instead), the sanctions list (exit 2). Faust's worker then runs with `KafkaNoiseFilter` on its
+log handlers, so that a broker going away costs a few lines a minute, not thousands a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from streams.bootstrap import require_pseudonymiser, sanctions_names
+from streams.cli.checks import KAFKA_FAILED, broker_answers, topics_exist
+from streams.kafka.noise import quiet_kafka_clients
+from streams.kafka.topics import create_topics, topic_specs
+from streams.settings import Settings
+
+
+def run_worker(args: argparse.Namespace, settings: Settings) -> int:
+    pseudonymiser = require_pseudonymiser(settings)  # before anything connects: no secret, no worker
+    if not broker_answers(settings.broker) or not _topics_ready(settings, args.create_topics):
+        return KAFKA_FAILED  # before Faust is even imported: a second, not five
+    names = sanctions_names(settings, args.sanctions)
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+
+    from streams.worker.app import build_app
+
+    app = build_app(settings, names, pseudonymiser, args.data_dir, args.web_port)
+    worker = faust_worker(app, args.log_level.lower())
+    # Faust's progress spinner sets the root logger to DEBUG to see every record: every
+    # client's debug line would then be formatted and dropped (a tenth of the worker's time)
+    worker.spinner = None
+    worker.execute_from_commandline()
+    return 0  # pragma: no cover - execute_from_commandline exits
+
+
+def faust_worker(app: Any, loglevel: str) -> Any:
+    """Faust's worker for `app`, its log handlers filtered by `KafkaNoiseFilter` once Faust has made them."""
+    import faust
+
+    class Worker(faust.Worker):
+        def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+            super().on_setup_root_logger(logger, level)
+            quiet_kafka_clients(root=logger)
+
+    return Worker(app, loglevel=loglevel)
+
+
+def _topics_ready(settings: Settings, create: bool) -> bool:
+    """True when the worker's topics exist, creating the missing ones if `create`."""
+    if create:
+        for name, state in create_topics(settings.broker, settings.kafka):
+            if state == "created":
+                logging.getLogger("aidmon.worker").info("created topic %s", name)
+        return True
+    names = [spec.name for spec in topic_specs(settings.kafka)]
+    return topics_exist(settings.broker, names, "create them with `aidmon topics create` (with the same --config), "
+                                                "or start the worker with --create-topics")
