@@ -9,6 +9,17 @@ command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
 { command -v prometheus >/dev/null && command -v promtool >/dev/null; } || missing+=(prometheus)
 command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+
+# Checkers the tests run (Redocly's CLI lints the OpenAPI document, Ajv compiles the JSON
+# Schemas strictly), pinned in scripts/node-tools/ and installed with npm into
+# ~/.cache/aidmon/. They need Node.js 20.19+ (Debian 12's is 18: take Node.js from nodejs.org
+# or NodeSource).
+if command -v npm >/dev/null; then
+    "$(dirname "$0")/node-tools/install.sh" >/dev/null
+else
+    echo "test-tools: npm is missing: install Node.js 20.19+ with npm (the OpenAPI and JSON Schema checks need it)" >&2
+fi
+
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "test-tools: installing ${missing[*]} with apt-get" >&2

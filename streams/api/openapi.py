@@ -2,7 +2,14 @@
 
 Its limits come from where they are enforced: the worker's `ApiSettings` (page size, body
 size), streams.api.ingest (events a body, bytes an event), streams.api.base (the default
-page size) and streams.api.follow (the keep-alive period).
+page size), streams.api.alert_views (a status request's size) and streams.api.follow (the
+keep-alive period).
+
+Every operation lists the 4xx answers it can give: those its view raises (400 a bad
+parameter or body, 401/403 the token, 404 an unknown alert, 409 the lifecycle, 413 a body
+too large, 422 a body that breaks the contract) and the 400 the web server itself answers,
+as plain text, before any view runs: a request line or header longer than 8190 bytes
+(aiohttp's limit). No endpoint is rate-limited, so none answers 429.
 """
 
 from __future__ import annotations
@@ -12,12 +19,15 @@ from typing import Any
 from schemas.alerts import SEVERITIES, TYPOLOGIES, Alert
 from schemas.envelope import BATCH_CONTENT_TYPE
 from schemas.lifecycle import STATUSES, StatusChange, StatusRequest
+from streams.api.alert_views import STATUS_BODY_BYTES
 from streams.api.base import DEFAULT_LIMIT
 from streams.api.follow import KEEPALIVE_SECONDS
 from streams.api.ingest import MAX_EVENT_BYTES, MAX_EVENTS
 from streams.settings import ApiSettings
 
 REF = "#/components/schemas/{model}"
+LICENSE = "Apache-2.0"  # the project's licence (pyproject.toml), an SPDX identifier
+LINE_LIMIT_BYTES = 8190  # aiohttp's longest request line or header: past it, a plain-text 400
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -28,8 +38,27 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _error(description: str) -> dict[str, Any]:
-    return _json(_ref("Error"), description)
+def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = _json(_ref("Error"), description)
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _bad_request(description: str | None = None) -> dict[str, Any]:
+    """400: the view's own (JSON, when it has one: `description`), or the web server's (plain
+    text) for a request line or header over its limit, which any operation can get."""
+    too_long = f"a request line or header is longer than {LINE_LIMIT_BYTES} bytes (plain text, from the web server)"
+    content: dict[str, Any] = {"application/json": {"schema": _ref("Error")}} if description else {}
+    content["text/plain"] = {"schema": {"type": "string"}}
+    return {"description": f"{description}; or {too_long}" if description else too_long, "content": content}
+
+
+def _header(description: str) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "string"}}
+
+
+RETRY_AFTER = {"Retry-After": _header("seconds to wait before trying again")}
 
 
 def _model(model: Any, components: dict[str, Any]) -> None:
@@ -94,7 +123,8 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 
 
 ALERT_ID = {"name": "alert_id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
-SECURED = {"401": _error("no valid bearer token"), "403": _error("the token's role may not do this")}
+UNAUTHORIZED = _error("no valid bearer token", {"WWW-Authenticate": _header('the challenge: Bearer realm="aidmon"')})
+SECURED = {"401": UNAUTHORIZED, "403": _error("the token's role may not do this")}
 FILTERS = [
     _query("typology", {"enum": list(TYPOLOGIES)}, "only this typology"),
     _query("severity", {"enum": list(SEVERITIES)}, "only this severity"),
@@ -107,23 +137,26 @@ MONITOR: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 def _open_paths() -> dict[str, Any]:
+    def open_get(operation_id: str, summary: str, responses: dict[str, Any]) -> dict[str, Any]:
+        return {"get": {"operationId": operation_id, "summary": summary, "security": [],
+                        "responses": {**responses, "400": _bad_request()}}}
+
+    text = {"description": "the text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}
     return {
-        "/healthz": {"get": {"summary": "the worker process answers", "security": [],
-                             "responses": {"200": _json(_ref("Health"), "alive")}}},
-        "/readyz": {"get": {"summary": "ready: partitions assigned, tables recovered, alert view loaded",
-                            "security": [], "responses": {"200": _json(_ref("Health"), "ready"),
-                                                          "503": _json(_ref("Health"), "not ready yet")}}},
-        "/metrics": {"get": {"summary": "Prometheus metrics", "security": [], "responses": {"200": {
-            "description": "the text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
-        "/openapi.json": {"get": {"summary": "this document", "security": [],
-                                  "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
+        "/healthz": open_get("getHealth", "the worker process answers", {"200": _json(_ref("Health"), "alive")}),
+        "/readyz": open_get("getReadiness", "ready: partitions assigned, tables recovered, alert view loaded",
+                            {"200": _json(_ref("Health"), "ready"), "503": _json(_ref("Health"), "not ready yet")}),
+        "/metrics": open_get("getMetrics", "Prometheus metrics", {"200": text}),
+        "/openapi.json": open_get("getOpenApiDocument", "this document",
+                                  {"200": _json({"type": "object"}, "OpenAPI 3.1")}),
     }
 
 
 def _alert_paths(page_limit: int) -> dict[str, Any]:
     return {
         "/alerts": {"get": {
-            "summary": "alerts, newest first (raised_at, then alert_id)", "security": MONITOR,
+            "operationId": "listAlerts", "summary": "alerts, newest first (raised_at, then alert_id)",
+            "security": MONITOR,
             "parameters": [
                 *FILTERS,
                 _query("since", {"type": "string", "format": "date-time"},
@@ -133,28 +166,33 @@ def _alert_paths(page_limit: int) -> dict[str, Any]:
                 _query("cursor", {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}, "the `next` of the previous page"),
             ],
             "responses": {"200": _json(_ref("AlertPage"), "a page of alerts"),
-                          "400": _error("a filter, limit or cursor is not valid"), **SECURED},
+                          "400": _bad_request("a filter, limit or cursor is not valid"), **SECURED},
         }},
         "/alerts/stream": {"get": {
+            "operationId": "followAlerts",
             "summary": "Server-Sent Events: each new or changed alert (event `alert`, id = alert_id), "
                        f"a comment every {KEEPALIVE_SECONDS:g} s", "security": MONITOR, "parameters": FILTERS,
             "responses": {"200": {"description": "an endless event stream",
                                   "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-                          "400": _error("a filter is not valid"), **SECURED},
+                          "400": _bad_request("a filter (or `since`) is not valid"), **SECURED},
         }},
         "/alerts/{alert_id}": {"get": {
-            "summary": "one alert with its lifecycle history", "security": MONITOR, "parameters": [ALERT_ID],
-            "responses": {"200": _json(_ref("AlertView"), "the alert"), "404": _error("no such alert"), **SECURED},
+            "operationId": "getAlert", "summary": "one alert with its lifecycle history", "security": MONITOR,
+            "parameters": [ALERT_ID],
+            "responses": {"200": _json(_ref("AlertView"), "the alert"), "400": _bad_request(),
+                          "404": _error("no such alert"), **SECURED},
         }},
         "/alerts/{alert_id}/status": {"post": {
+            "operationId": "changeAlertStatus",
             "summary": "change an alert's lifecycle status; the change is kept as an audit record",
             "security": MONITOR, "parameters": [ALERT_ID],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("StatusRequest")}}},
             "responses": {"200": _json(_ref("AlertView"), "the alert, changed, with its history"),
-                          "400": _error("the body is not JSON"), "404": _error("no such alert"),
+                          "400": _bad_request("the body is not JSON"), "404": _error("no such alert"),
                           "409": _error("the alert cannot go from its status to that one"),
+                          "413": _error(f"the body is larger than {STATUS_BODY_BYTES} bytes"),
                           "422": _error("the body is not a status request"),
-                          "503": _error("the change could not be recorded; try again"), **SECURED},
+                          "503": _error("the change could not be recorded; try again", RETRY_AFTER), **SECURED},
         }},
     }
 
@@ -163,6 +201,7 @@ def _event_paths(max_body_bytes: int) -> dict[str, Any]:
     array = {"type": "array", "items": _ref("CloudEvent"), "minItems": 1, "maxItems": MAX_EVENTS}
     return {
         "/events": {"post": {
+            "operationId": "publishEvents",
             "summary": f"publish events: one JSON object, a JSON array, a CloudEvents batch ({BATCH_CONTENT_TYPE}: "
                        "a JSON array), or NDJSON (application/x-ndjson); all or nothing",
             "security": [{"bearer": []}],
@@ -172,13 +211,13 @@ def _event_paths(max_body_bytes: int) -> dict[str, Any]:
                 "application/x-ndjson": {"schema": {"type": "string"}},
             }},
             "responses": {"202": _json(_ref("Accepted"), "every event is valid and published"),
-                          "400": _error("the body cannot be read"),
-                          "401": _error("no valid bearer token"),
+                          "400": _bad_request("the body cannot be read"),
+                          "401": UNAUTHORIZED,
                           "403": _error("the token may not publish, or not under that source (then `rejected` "
                                         "names the events)"),
                           "413": _error(f"the body is larger than {max_body_bytes} bytes"),
                           "422": _json(_ref("Rejected"), "events break the contract; nothing was published"),
-                          "503": _error("Kafka did not take the events; try again")},
+                          "503": _error("Kafka did not take the events; try again", RETRY_AFTER)},
         }},
     }
 
@@ -189,7 +228,10 @@ def openapi_document(settings: ApiSettings) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "aidmon worker API", "version": "1",
                  "description": "Alerts of possible aid diversion to monitors, events from agencies. "
-                                "Bearer tokens (`aidmon token create`): publisher, monitor, admin."},
+                                "Bearer tokens (`aidmon token create`): publisher, monitor, admin.",
+                 "license": {"name": LICENSE, "identifier": LICENSE}},
+        "servers": [{"url": "/", "description": "the worker that serves this document (by default "
+                                               "http://127.0.0.1:6066: its `[api] host` and `port`)"}],
         "paths": {**_open_paths(), **_alert_paths(settings.page_limit), **_event_paths(settings.max_body_bytes)},
         "components": {"schemas": _components(),
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},

@@ -61,9 +61,17 @@ def test_open_endpoints_need_no_token(stack: Stack) -> None:
     assert ready.status_code == 200 and ready.json()["ready"] is True
     metrics = stack.get("/metrics", role=None)
     assert metrics.status_code == 200 and "aidmon_events_total{" in metrics.text
-    paths = stack.get("/openapi.json", role=None).json()["paths"]
+    document = stack.get("/openapi.json", role=None).json()
     assert {"/alerts", "/alerts/stream", "/alerts/{alert_id}", "/alerts/{alert_id}/status", "/events",
-            "/healthz", "/readyz", "/metrics"} <= set(paths)
+            "/healthz", "/readyz", "/metrics"} <= set(document["paths"])
+    assert document["servers"] == [{"url": "/", "description": document["servers"][0]["description"]}]
+
+
+@pytest.mark.parametrize("limit", ["²", "１２", "١٢"])
+def test_a_limit_in_other_digits_is_400(stack: Stack, limit: str) -> None:
+    """`limit` takes ASCII digits only: a superscript or other Unicode digits are a 400, not a 500."""
+    answer = stack.get("/alerts", limit=limit)
+    assert (answer.status_code, answer.json()["error"]) == (400, "bad_request")
 
 
 @pytest.mark.parametrize(("method", "path"), SECURED)

@@ -158,10 +158,11 @@ def test_deploy_readme_lists_every_alert() -> None:
 
 # --- dashboards ---
 
-def test_the_datasource_is_the_one_the_dashboards_name() -> None:
-    """Grafana provisions one Prometheus datasource, uid "prometheus"."""
+def test_the_datasource_is_the_one_the_dashboards_pick() -> None:
+    """Grafana provisions one Prometheus datasource, the default: the one the dashboards'
+    `datasource` variable selects when nothing else is chosen."""
     [datasource] = _yaml(GRAFANA / "provisioning" / "datasources" / "prometheus.yml")["datasources"]
-    assert (datasource["uid"], datasource["type"]) == ("prometheus", "prometheus")
+    assert (datasource["uid"], datasource["type"], datasource["isDefault"]) == ("prometheus", "prometheus", True)
 
 
 def test_there_is_a_dashboard() -> None:
@@ -169,30 +170,54 @@ def test_there_is_a_dashboard() -> None:
     assert GRAFANA / "dashboards" / "aidmon-overview.json" in DASHBOARD_FILES
 
 
+def _datasources(node: Any) -> list[Any]:
+    """Every `datasource` a dashboard names: of panels, rows, targets, annotations, variables."""
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == "datasource"] + [
+            found for k, v in node.items() if k != "datasource" for found in _datasources(v)]
+    if isinstance(node, list):
+        return [found for v in node for found in _datasources(v)]
+    return []
+
+
 @pytest.mark.parametrize("path", DASHBOARD_FILES, ids=lambda path: path.name)
 def test_dashboard_is_well_formed(path: Path) -> None:
-    """Valid JSON, schema 39, no template variables, unique panel ids."""
+    """Valid JSON, schema 39, one template variable (the datasource, below), unique panel ids."""
     dashboard = json.loads(path.read_text(encoding="utf-8"))
     assert dashboard["uid"] and dashboard["title"]
     assert dashboard["schemaVersion"] == 39
-    assert dashboard.get("templating", {}).get("list", []) == []
+    assert [v["name"] for v in dashboard["templating"]["list"]] == ["datasource"]
     top = dashboard["panels"]
     ids = [panel["id"] for panel in top] + [inner["id"] for panel in top for inner in panel.get("panels", [])]
     assert len(ids) == len(set(ids))
 
 
 @pytest.mark.parametrize("path", DASHBOARD_FILES, ids=lambda path: path.name)
+def test_the_datasource_is_a_variable(path: Path) -> None:
+    """The dashboard picks its Prometheus through a `datasource` variable (type datasource,
+    query prometheus: any Prometheus datasource, the default first), so it imports into a
+    Grafana whose datasource has another uid; no panel, target or annotation names a fixed uid."""
+    dashboard = json.loads(path.read_text(encoding="utf-8"))
+    [variable] = [v for v in dashboard["templating"]["list"] if v["name"] == "datasource"]
+    assert (variable["type"], variable["query"]) == ("datasource", "prometheus")
+    assert variable.get("current", {}).get("value") is None  # a fixed uid there too would tie it
+    named = _datasources({k: v for k, v in dashboard.items() if k != "templating"})
+    assert len(named) > len(_panels(dashboard))  # panels and their targets
+    assert all(d == {"type": "prometheus", "uid": "${datasource}"} for d in named), named
+
+
+@pytest.mark.parametrize("path", DASHBOARD_FILES, ids=lambda path: path.name)
 def test_every_panel_queries_prometheus(path: Path) -> None:
-    """Each panel is a time series or a stat on datasource "prometheus", with at least one
+    """Each panel is a time series or a stat on the `datasource` variable, with at least one
     query, each non-empty and free of Grafana variables (so Prometheus can run it as it is)."""
     for panel in _panels(json.loads(path.read_text(encoding="utf-8"))):
         title = panel["title"]
         assert panel["type"] in {"timeseries", "stat"}, title
-        assert panel["datasource"]["uid"] == "prometheus", title
+        assert panel["datasource"]["uid"] == "${datasource}", title
         assert panel["targets"], title
         for target in panel["targets"]:
             assert target["expr"].strip() and "$" not in target["expr"], title
-            assert target.get("datasource", panel["datasource"])["uid"] == "prometheus", title
+            assert target.get("datasource", panel["datasource"])["uid"] == "${datasource}", title
 
 
 # --- Prometheus's and Alertmanager's own tools ---
