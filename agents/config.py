@@ -159,4 +159,4 @@ class DetectorConfig:
     def __post_init__(self) -> None:
         _require(self.reorder_minutes >= 0, "reorder_minutes must be >= 0")
         _require(self.max_evidence >= 1, "max_evidence must be >= 1")
-        _require(self.retention_days > 0, "retention_days must be > 0")
+        _require(self.retention_days * 1440 > self.reorder_minutes, "retention_days must outlast reorder_minutes")

@@ -207,7 +207,7 @@ class Monitor:
         self.accepted += 1
         clock = self._clock
         clock.observe(source, event.at)
-        if clock.now - self.retention_s >= self._swept + self._sweep_step_s:
+        if clock.frontier - self.retention_s >= self._swept + self._sweep_step_s:
             self._sweep()
         watermark = clock.watermark
         ctx = self._ctx
@@ -228,14 +228,15 @@ class Monitor:
 
     def _sweep(self) -> None:
         """Forget what no event that is not expired can need (contract 1.1, state retention):
-        everything before the horizon, the clock less `retention_days` (or the watermark, if
-        a source lags further: what it has not delivered is still judged), rounded down to a
+        everything before the horizon, the clock less `retention_days`, where the clock is
+        where every source has got to (`is_expired`: a source read behind the others still
+        delivers events the horizon must not pass, and the watermark, less only the reorder
+        allowance, is past the horizon: every timer before it has fired), rounded down to a
         multiple of the sweep's step so that every monitor forgets at the same event times.
         Each sweep reads the whole state, so it runs every eighth of the retention (5 days of
         event time for 45): state is held at most that much longer, and the sweeps cost a
         small constant per event. Raised alerts stay on the outputs."""
-        clock = self._clock
-        horizon = min(clock.now - self.retention_s, clock.watermark)
+        horizon = self._clock.frontier - self.retention_s
         if horizon == NEVER:
             return  # a source not heard from yet
         horizon = math.floor(horizon / self._sweep_step_s) * self._sweep_step_s
@@ -271,7 +272,7 @@ class Monitor:
         """`source` has got to `time` without an event for this monitor (a heartbeat)."""
         clock = self._clock
         clock.observe(source, time)
-        if clock.now - self.retention_s >= self._swept + self._sweep_step_s:
+        if clock.frontier - self.retention_s >= self._swept + self._sweep_step_s:
             self._sweep()
         return self._emit(self._fire_timers(clock.watermark))
 

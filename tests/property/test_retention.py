@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,10 +16,14 @@ from hypothesis import strategies as st
 from agents.config import DetectorConfig
 from agents.monitor import Monitor
 from agents.state import Store
+from schemas.decode import Decoder
+from schemas.events import Event
+from schemas.exceptions import InvalidEventError
 from schemas.privacy import Pseudonymiser
 from streams.dev.synthetic.generator import generate
 from streams.dev.synthetic.season import repeat_quarter
 from streams.replay import Replay
+from streams.worker.lanes import partition_of, route
 
 
 @dataclass
@@ -87,3 +92,47 @@ def _moved(line: str, clock: str, days_behind: float, mark: str) -> str:
     event["id"] = f"{event['id']}-{mark}"
     event["time"] = (datetime.fromisoformat(clock) - timedelta(days=days_behind)).isoformat()
     return json.dumps(event)
+
+
+def _partitioned(lines: Sequence[str], retention_days: float, partitions: int, seed: int) -> dict[str, str]:
+    """The worker's layout without Kafka: events keyed by subject to source partitions, read
+    in random turns of random lengths (a worker catching up reads some partitions far ahead
+    of others), each copy to the monitor of the partition `lanes.route` gives it."""
+    decode = Decoder(Pseudonymiser(b"retention-test-secret-key"))
+    sources: list[list[Event]] = [[] for _ in range(partitions)]
+    for line in lines:
+        try:
+            event = decode(line)
+        except InvalidEventError:
+            continue  # rejected at the edge
+        sources[partition_of(event.subject, partitions)].append(event)
+    names = [f"events-{p}" for p in range(partitions)]
+    monitors = [Monitor(DetectorConfig(retention_days=retention_days)) for _ in range(partitions)]
+    for monitor in monitors:
+        monitor.expect(names)
+    latest: dict[str, str] = {}
+    rnd, read = random.Random(seed), [0] * partitions
+    while any(read[p] < len(sources[p]) for p in range(partitions)):
+        p = rnd.randrange(partitions)
+        turn = sources[p][read[p]:read[p] + rnd.randint(1, 50)]
+        read[p] += len(turn)
+        for event in turn:
+            for target, only, copy in route(event, partitions):
+                latest.update((a.alert_id, a.model_dump_json()) for a in monitors[target].process(
+                    copy, source=names[p], only=only))
+        if read[p] == len(sources[p]):
+            for monitor in monitors:
+                monitor.idle(names[p])
+    for monitor in monitors:
+        latest.update((a.alert_id, a.model_dump_json()) for a in monitor.flush())
+    return latest
+
+
+@settings(max_examples=2, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_partitions_read_at_different_speeds_forget_nothing_still_needed(seed: int) -> None:
+    """As in the worker, several sources feed each monitor, some read weeks of event time
+    ahead of others: the retention forgets only behind where they all have got to, so the
+    alerts are those of no retention."""
+    season = repeat_quarter(generate(seed=3, shipments=60, noise=True).lines, 2)
+    assert _partitioned(season, 45, 4, seed) == _partitioned(season, 100_000, 4, seed)
