@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := out/demo
 
-.PHONY: demo test check lint typecheck bench bench-stream clean
+.PHONY: demo test check lint typecheck bench bench-stream soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ bench: $(STAMP)
 bench-stream: $(STAMP)
 	scripts/test-tools.sh
 	$(BIN)/python benchmarks/stream_speed.py
+
+## soak: a season (one quarter, then four) through replay and the worker on a local broker, both mixes: memory, CPU and changelog bytes per event (prints ratios and targets, over an hour; options in SOAK_ARGS, e.g. SOAK_ARGS=--skip-worker)
+soak: $(STAMP)
+	scripts/test-tools.sh
+	$(BIN)/python benchmarks/season.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

@@ -1,4 +1,5 @@
-"""A season from one quarter: the quarter's lines, then copies of it moved on in event time.
+"""A season from one quarter, for the season benchmark and the retention tests: the
+quarter's lines, then copies of it moved on in event time.
 
 A copy is a new quarter of the same operation: the same sites, zones and partners (their
 reference events repeat, at their moved time), new shipments, waybills, rounds,
