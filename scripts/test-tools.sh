@@ -25,8 +25,11 @@ fi
 echo "test-tools: installing ${missing[*]} with apt-get" >&2
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
+running_before="$(pgrep -f '^(/usr/bin/)?prometheus(-alertmanager)?( |$)' || true)"
 $sudo apt-get update -q
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
-# a service the packages may have started: the tests run their own, on free ports
-$sudo pkill -x prometheus || true
-$sudo pkill -x prometheus-alertmanager || true
+# the services the packages may have started (the tests run their own, on free ports): only
+# those, not a Prometheus that was running on this host before
+for pid in $(pgrep -f '^(/usr/bin/)?prometheus(-alertmanager)?( |$)' || true); do
+    grep -qx "$pid" <<<"$running_before" || $sudo kill "$pid" || true
+done
