@@ -101,10 +101,11 @@ def _ask_now(server: str, deadline: float) -> None:
     with socket.create_connection(address(server), timeout=max(0.1, deadline - time.monotonic())) as sock:
         sock.sendall(API_VERSIONS_REQUEST)
         sock.settimeout(max(0.1, deadline - time.monotonic()))
-        check_response_head(_receive(sock, 8))
+        check_response_head(receive_exactly(sock, 8))
 
 
-def _receive(sock: socket.socket, size: int) -> bytes:
+def receive_exactly(sock: socket.socket, size: int) -> bytes:
+    """`size` bytes from `sock`; a `ConnectionError` if it closes first."""
     data = b""
     while len(data) < size:
         chunk = sock.recv(size - len(data))

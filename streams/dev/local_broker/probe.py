@@ -16,6 +16,7 @@ from typing import Any
 from schemas.exceptions import BrokerError
 from streams.dev.local_broker.layout import HOST
 from streams.dev.local_broker.processes import broker_log_tail
+from streams.kafka.reach import receive_exactly
 
 
 def wait_until_ready(process: subprocess.Popen[bytes], port: int, deadline: float, data_dir: Path) -> None:
@@ -67,23 +68,13 @@ def _metadata_broker_count(port: int, timeout: float) -> int:
     request = struct.pack(">hhih", 3, 1, 1, len(client_id)) + client_id + struct.pack(">i", 0)
     with socket.create_connection((HOST, port), timeout=timeout) as sock:
         sock.sendall(struct.pack(">i", len(request)) + request)
-        (size,) = struct.unpack(">i", _receive(sock, 4))
+        (size,) = struct.unpack(">i", receive_exactly(sock, 4))
         if not 8 <= size <= 1_000_000:
             raise ConnectionError(f"unexpected metadata response size {size}")
-        correlation_id, brokers = struct.unpack_from(">ii", _receive(sock, size))
+        correlation_id, brokers = struct.unpack_from(">ii", receive_exactly(sock, size))
     if correlation_id != 1:
         raise ConnectionError(f"unexpected correlation id {correlation_id}")
     return int(brokers)
-
-
-def _receive(sock: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError("the broker closed the connection")
-        data += chunk
-    return data
 
 
 def _describe_cluster(bootstrap: str, remaining: float) -> dict[str, Any]:
