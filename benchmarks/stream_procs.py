@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kafka.errors import KafkaError
+from season_probe import usage
 from stream_data import AIDMON, ROOT, aidmon_env
 
 from streams.kafka.consumer import group_lag
@@ -33,14 +34,11 @@ class Child:
     launched: float = 0.0
 
     def peak_mib(self) -> float | None:
-        """VmHWM, the kernel's record of the process's peak resident memory."""
-        try:
-            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
+        """VmHWM, the kernel's record of peak resident memory, summed over the process and
+        those it started (the worker's detection process); None once it has ended."""
+        if self.process.poll() is not None:
             return None
-        return None
+        return usage(self.process.pid).peak_bytes / 2**20
 
     def stop(self) -> None:
         if self.process.poll() is None:

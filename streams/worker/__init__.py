@@ -3,6 +3,7 @@
 `route.py` is the `route` agent, the task that sends the lanes and the heartbeat,
 `intake.py` what `route` does with one message, `outbox.py` the lanes' batches;
 `detect.py` the `detect` agent, the checkpoint task and the revocation handler;
+`detection.py` the process the monitors run in (`detection_process.py` its side),
 `monitors.py` keeps a monitor per lanes partition and its checkpoints, `changelog.py`
 writes them, `progress.py` how far each partition has got, `lanes.py` where each event's
 state lives, `table_store.py` the detectors' state in a Faust table."""

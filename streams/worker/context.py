@@ -1,6 +1,7 @@
 """What the worker's agents, timers and outputs share: `Topics`, the Faust topics of the
 live path, and `WorkerContext`, the one object they are all given (settings, app, topics,
-table, monitors, progress, offsets, metrics, decoder, the outbox, the broker's watch). Each
+table, the detection process and the lanes messages waiting for its checkpoints, progress,
+offsets, metrics, decoder, the outbox, the broker's watch). Each
 object in it changes its own state; the agents are functions over it
 (`streams.worker.route`, `streams.worker.detect`).
 """
@@ -31,7 +32,7 @@ from streams.kafka.watch import BrokerWatch
 from streams.outputs.metrics import Metrics, create
 from streams.settings import KafkaSettings, Settings
 from streams.worker.changelog import ChangelogWriter
-from streams.worker.monitors import Monitors
+from streams.worker.detection import Detection, Unacknowledged
 from streams.worker.outbox import Outbox
 from streams.worker.progress import HandledOffsets, Progress
 
@@ -75,7 +76,8 @@ class WorkerContext:
     app: faust.App
     topics: Topics
     table: Any  # the detectors' state: a Faust table of raw bytes, written at checkpoints
-    monitors: Monitors
+    detection: Detection  # the monitors, in a process of their own
+    unacknowledged: Unacknowledged  # lanes messages read, acknowledged after a checkpoint
     progress: Progress
     offsets: HandledOffsets
     registry: CollectorRegistry
@@ -98,6 +100,16 @@ class WorkerContext:
             if not gone or event.message.tp not in gone:
                 event.ack()
 
+    def sources(self) -> int:
+        """How many partitions aid.events.v1 has, as the consumer knows it (as configured before it does)."""
+        found = self.app.consumer.topic_partitions(EVENTS)
+        return int(found) if found else self.settings.kafka.partitions
+
+    def rows(self, partition: int) -> dict[bytes, bytes]:
+        """The `state` table's rows of a lanes partition (its keys start with "P|")."""
+        prefix = f"{partition}|".encode()
+        return {key: value for key, value in self.table.data.items() if key.startswith(prefix)}
+
     @classmethod
     def build(
         cls, app: faust.App, settings: Settings, sanctions: list[ListedName] | None, pseudonymiser: Pseudonymiser
@@ -105,23 +117,17 @@ class WorkerContext:
         """The context of `app`: its topics, the `state` table, fresh progress and metrics."""
         kafka = settings.kafka
         table = app.Table("state", partitions=kafka.partitions, key_type=bytes, value_type=bytes)  # raw
-        lanes = lanes_topic(kafka.app_id)
         registry = CollectorRegistry()
         metrics = create(registry)
         metrics.start_at_zero(tuple(s.name for s in settings.webhooks.subscriptions))
         metrics.broker_up.set(1)  # the command checked that it answers before building the app
         return cls(
             settings=settings, app=app, topics=Topics.make(app, kafka), table=table,
-            monitors=Monitors(settings, sanctions, table, lambda: _partitions(app, EVENTS, kafka.partitions)),
+            detection=Detection(settings, sanctions), unacknowledged=Unacknowledged(),
             progress=Progress(), offsets=HandledOffsets(), registry=registry, metrics=metrics,
             pseudonymiser=pseudonymiser, decode=Decoder(pseudonymiser),
             changelog=ChangelogWriter(settings.broker, state_changelog(kafka.app_id)),
-            outbox=Outbox(lambda partition: TP(lanes, partition) in app.consumer.assignment()),
+            outbox=Outbox(),
             broker=BrokerWatch(settings.broker, lambda up: metrics.broker_up.set(1 if up else 0)),
         )
 
-
-def _partitions(app: faust.App, topic: str, default: int) -> int:
-    """How many partitions `topic` has, as the consumer knows it (`default` before it does)."""
-    found = app.consumer.topic_partitions(topic)
-    return int(found) if found else default

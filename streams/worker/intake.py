@@ -140,7 +140,7 @@ async def _take_one(
     for target, only, copy in route(event, ctx.settings.kafka.partitions):
         # an incident's copy for other shipments' partitions leaves out the shipment it names
         copy_body = body if copy is event else copy.model_dump_json().encode()
-        outbox.add(target, LaneItem("event", source, _in_order(only), stamp, None, copy_body, offset, index, copy))
+        outbox.add(target, LaneItem("event", source, _in_order(only), stamp, None, copy_body, offset, index))
     ctx.progress.saw(partition, event.at, stamp)
 
 

@@ -1,39 +1,34 @@
-"""`Monitors`: the `agents.monitor.Monitor` of each lanes partition this worker holds, its
-state in the table `state` (`streams.worker.table_store`), and the checkpoints that write
-that state before the lanes messages that changed it are acknowledged.
-
-A checkpoint runs every `CHECKPOINT_ITEMS` items (events, ticks) or `CHECKPOINT_SECONDS`,
-so a worker that dies re-processes what its changelog may lack. Alerts leave as soon as
-they are raised: the checkpoints' pace sets how much a restarted worker does again, not
-how late an alert is; each writes every changed key once, so fewer of them write less. A partition taken over hands
-back the latest version of its alerts, to be sent again: delivery is at least once, alert
-ids stable.
+"""`Monitors`: the `agents.monitor.Monitor` of each lanes partition the worker holds, with
+its state in a mapping of table keys to pickled values (`streams.worker.table_store`), and
+the checkpoints that hand over the changed rows. They run in the detection process
+(`streams.worker.detection`), which sends the rows back to be written to the `state`
+table and its changelog before the lanes messages that changed them are acknowledged. A
+partition taken over hands back the latest version of its alerts, to be sent again:
+delivery is at least once, alert ids stable.
 
 An event more than `retention_days` behind its monitor's clock is not applied; the copy on
 its subject's partition (`lanes.partition_of`, which always gets one) is rejected as
 `expired`, once per event. An item whose detection raises is not acknowledged as if
 handled: its event is rejected (`internal_error`), and the partition's monitor, which may
 be half changed, is thrown away with its changes since the last checkpoint, rebuilt from
-the table and given again, in order, what it took since: the items of its lanes messages
-held for the next checkpoint, then those of the current message before the failing one.
-The failing item is remembered by its position until its message is acknowledged, so that
-it is skipped, not rejected twice, when it comes again.
+the state and given again, in order, what it took since: the items of the lanes messages
+read since the last checkpoint, then those of the current message before the failing one.
+The failing item is remembered by its position until its message is acknowledged (after
+the next checkpoint), so that it is skipped, not rejected twice, when it comes again.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from faust.types import EventT
+from typing import NamedTuple
 
 from agents.monitor import Monitor
 from agents.names import ListedName
 from schemas.alerts import Alert
 from schemas.decode import Decoder
+from schemas.events import Event
 from schemas.exceptions import InvalidEventError, WorkerError
 from streams.settings import Settings
 from streams.worker.changelog import Rows
@@ -41,12 +36,19 @@ from streams.worker.lanes import partition_of
 from streams.worker.outbox import LaneItem, decode_batch
 from streams.worker.table_store import PartitionStores
 
-CHECKPOINT_ITEMS = 10_000
-CHECKPOINT_SECONDS = 1.0
-
 log = logging.getLogger("aidmon.worker")
 
+RECENT_EVENTS = 4096
+
 Position = tuple[int, int, int]  # an item's lanes partition, its message's offset, its index there
+
+
+class Read(NamedTuple):
+    """A lanes message applied since the last checkpoint: given again to a rebuilt monitor."""
+
+    partition: int
+    offset: int
+    value: bytes
 
 
 def _no_raw_identifiers(value: str) -> str:
@@ -71,25 +73,27 @@ class Monitors:
     """One monitor per lanes partition, made when the partition's first message arrives."""
 
     def __init__(
-        self,
-        settings: Settings,
-        sanctions: list[ListedName] | None,
-        table: Any,
-        sources: Callable[[], int] | None = None,
+        self, settings: Settings, sanctions: list[ListedName] | None, data: MutableMapping[bytes, bytes]
     ) -> None:
         self._settings = settings
-        self._sources = sources or (lambda: settings.kafka.partitions)  # partitions of aid.events.v1
         self._sanctions = sanctions
-        self._table = table
+        self._data = data  # the `state` table's rows of the partitions held here: key -> pickled value
+        self._sources: dict[int, int] = {}  # partition -> how many partitions aid.events.v1 had when it came
         self._by_partition: dict[int, tuple[Monitor, PartitionStores]] = {}
         self._raised: set[str] = set()  # ids of alerts raised here or found on taking over
         self._decode = Decoder(_no_raw_identifiers)
-        self._unacked: list[EventT[bytes]] = []  # lanes messages whose effects the next checkpoint writes
-        self._items = 0  # the items of those messages
-        self._checkpointed_at = time.monotonic()
+        self._recent: dict[bytes, Event] = {}  # the latest events decoded, by their bytes (see `_event`)
+        self._read: list[Read] = []  # lanes messages whose effects the next checkpoint writes
         self._failed: set[Position] = set()  # items whose detection raised, until their message is acknowledged
         self._expired = (f"more than {settings.detectors.retention_days:g} days (detectors.retention_days) "
                          "behind the monitor's clock")
+
+    def load(self, partition: int, rows: dict[bytes, bytes], sources: int) -> None:
+        """Take over `partition`: its rows of the `state` table, and the number of partitions
+        of aid.events.v1 its monitor waits for."""
+        self.forget([partition])
+        self._data.update(rows)
+        self._sources[partition] = sources
 
     def _monitor(self, partition: int) -> tuple[Monitor, list[Alert]]:
         """The partition's monitor, and the alerts to send again if it was just taken over."""
@@ -97,28 +101,23 @@ class Monitors:
         if known is not None:
             monitor, _ = known
             return monitor, []
-        stores = PartitionStores(self._table, partition)
+        stores = PartitionStores(self._data, partition)
         monitor = Monitor(self._settings.detectors, self._sanctions, stores)
-        monitor.expect([f"events-{p}" for p in range(self._sources())])
+        sources = self._sources.get(partition, self._settings.kafka.partitions)
+        monitor.expect([f"events-{p}" for p in range(sources)])
         self._by_partition[partition] = (monitor, stores)
         again = monitor.alerts()
         self._raised.update(alert.alert_id for alert in again)
         return monitor, again
 
-    def apply(
-        self, partition: int, offset: int, items: list[LaneItem], decoded: list[Any] | None = None
-    ) -> Applied:
+    def apply(self, partition: int, offset: int, items: list[LaneItem]) -> Applied:
         """Apply, in order, the items (events, ticks, idle marks) of the lanes message at
-        `offset` of `partition`. `decoded` holds their events if this worker decoded them
-        already (see `outbox.Handoff`)."""
+        `offset` of `partition`."""
         applied = Applied(again=self._monitor(partition)[1])
-        self._apply(partition, offset, items, decoded, applied, replay=False)
+        self._apply(partition, offset, items, applied, replay=False)
         return applied
 
-    def _apply(
-        self, partition: int, offset: int, items: list[LaneItem], decoded: list[Any] | None, applied: Applied,
-        replay: bool,
-    ) -> None:
+    def _apply(self, partition: int, offset: int, items: list[LaneItem], applied: Applied, replay: bool) -> None:
         """`apply`, into `applied`; `replay` when the items were applied once before the
         monitor was rebuilt (their expired events were rejected then)."""
         monitor = self._monitor(partition)[0]
@@ -128,9 +127,7 @@ class Monitors:
                 continue  # rejected when it failed; never applied
             try:
                 if item.kind == "event":
-                    event = decoded[index] if decoded else None
-                    if event is None:
-                        event = self._decode(item.body)
+                    event = self._event(item.body)
                     if monitor.is_expired(event):
                         if not replay and partition_of(event.subject, lanes) == partition:  # one copy speaks
                             applied.rejected.append((item, InvalidEventError("expired", self._expired)))
@@ -144,12 +141,24 @@ class Monitors:
                     raise WorkerError(f"unknown lanes item kind {item.kind!r}")
             except Exception as exc:  # the monitor may be half changed: rebuilt without this item
                 self._fail((partition, offset, index), item, exc, applied)
-                self._rebuild(partition, offset, items[:index], decoded[:index] if decoded else None, applied)
+                self._rebuild(partition, offset, items[:index], applied)
                 monitor = self._monitor(partition)[0]
                 continue
             for alert in alerts:
                 changed.pop(alert.alert_id, None)  # the latest version goes, in the order of the last changes
                 changed[alert.alert_id] = (alert, item.stamp)
+
+    def _event(self, body: bytes) -> Event:
+        """The event `body` holds. A distribution or a receipt feeds two partitions, whose
+        lanes messages leave together: the second copy is found among the latest decoded
+        (events are never changed once decoded, so the monitors can share one)."""
+        recent = self._recent
+        event = recent.get(body)
+        if event is None:
+            event = recent[body] = self._decode(body)
+            if len(recent) > RECENT_EVENTS:
+                del recent[next(iter(recent))]
+        return event
 
     def _fail(self, position: Position, item: LaneItem, exc: Exception, applied: Applied) -> None:
         """An item whose detection raised: logged, remembered, its event rejected."""
@@ -159,24 +168,21 @@ class Monitors:
         if item.kind == "event":
             applied.rejected.append((item, InvalidEventError("internal_error", type(exc).__name__)))
 
-    def _rebuild(
-        self, partition: int, offset: int, done: list[LaneItem], decoded: list[Any] | None, applied: Applied
-    ) -> None:
+    def _rebuild(self, partition: int, offset: int, done: list[LaneItem], applied: Applied) -> None:
         """Throw `partition`'s monitor away with its changes since the last checkpoint,
-        rebuild it from the table, and apply again what it took since: the items of its
-        held lanes messages before `offset`, then `done`, those of the message at `offset`
-        before the failing one."""
+        rebuild it from the state, and apply again what it took since: the items of the
+        lanes messages read since the last checkpoint before `offset`, then `done`, those of
+        the message at `offset` before the failing one."""
         self._by_partition.pop(partition, None)
         applied.rebuilt = True
-        for held in self._unacked:
-            message = held.message
-            if message.partition == partition and message.offset < offset:
+        for read in self._read:
+            if read.partition == partition and read.offset < offset:
                 try:
-                    items = decode_batch(message.value or b"")
+                    items = decode_batch(read.value)
                 except WorkerError:  # skipped when it was read (and logged then)
                     continue
-                self._apply(partition, message.offset, items, None, applied, replay=True)
-        self._apply(partition, offset, done, decoded, applied, replay=True)
+                self._apply(partition, read.offset, items, applied, replay=True)
+        self._apply(partition, offset, done, applied, replay=True)
 
     def first_raised(self, alerts: list[Alert]) -> list[Alert]:
         """Those of `alerts` not raised before (not updates, not re-sends); they count as raised now."""
@@ -184,48 +190,39 @@ class Monitors:
         self._raised.update(alert.alert_id for alert in new)
         return new
 
-    def hold(self, event: EventT[bytes], items: int) -> None:
-        """Acknowledge `event`, a lanes message of `items` items, at the next checkpoint,
-        once the state it changed is written."""
-        self._unacked.append(event)
-        self._items += items
+    def hold(self, read: Read) -> None:
+        """`read` was applied: its effects go with the next checkpoint."""
+        self._read.append(read)
 
-    def due(self) -> bool:
-        """Whether enough items, or enough time, wait for a checkpoint."""
-        return self._items >= CHECKPOINT_ITEMS or (
-            bool(self._unacked) and time.monotonic() - self._checkpointed_at >= CHECKPOINT_SECONDS
-        )
-
-    def checkpoint(self) -> tuple[Rows, list[EventT[bytes]]]:
-        """Put the changed state of every partition in the table; return the rows for its
-        changelog and the events to acknowledge once they are written there."""
-        table, rows = self._table, {}
+    def checkpoint(self) -> Rows:
+        """The changed state of every partition, as rows for the `state` table and its
+        changelog (None: deleted), also put in the state held here. The lanes messages read
+        since the last checkpoint are acknowledged once the rows are written."""
+        data, rows = self._data, {}
         for partition, (_, stores) in list(self._by_partition.items()):
             changes: dict[bytes, bytes | None] = {}
 
-            def write(key: bytes, data: bytes | None, changes: dict[bytes, bytes | None] = changes) -> None:
-                if data is None:
-                    table.data.pop(key, None)
+            def write(key: bytes, value: bytes | None, changes: dict[bytes, bytes | None] = changes) -> None:
+                if value is None:
+                    data.pop(key, None)
                 else:
-                    table.data[key] = data
-                changes[key] = data
+                    data[key] = value
+                changes[key] = value
 
             stores.checkpoint(write)
             if changes:
                 rows[partition] = changes
-        held, self._unacked = self._unacked, []
-        if self._failed:  # forgotten once acknowledged: kept for `held`, which `hold_back` may give back
-            positions = {(event.message.partition, event.message.offset) for event in held}
+        read, self._read = self._read, []
+        if self._failed:  # forgotten once acknowledged: kept until the checkpoint after the one that holds them
+            positions = {(message.partition, message.offset) for message in read}
             self._failed = {failed for failed in self._failed if failed[:2] in positions}
-        self._items = 0
-        self._checkpointed_at = time.monotonic()
-        return rows, held
-
-    def hold_back(self, events: list[EventT[bytes]]) -> None:
-        """Events of a checkpoint that could not be written: acknowledged with the next one."""
-        self._unacked[:0] = events
+        return rows
 
     def forget(self, partitions: Iterable[int]) -> None:
-        """The partitions went to another worker (after a checkpoint): their monitors go."""
+        """The partitions went to another worker (after a checkpoint): their monitors and state go."""
         for partition in partitions:
             self._by_partition.pop(partition, None)
+            self._sources.pop(partition, None)
+            prefix = f"{partition}|".encode()
+            for key in [key for key in self._data if key.startswith(prefix)]:
+                del self._data[key]

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import json
 import struct
-from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
 from schemas.exceptions import WorkerError
@@ -33,7 +31,6 @@ from schemas.exceptions import WorkerError
 MAGIC = b"AIDLANES1"
 MAX_BATCH_BYTES = 512 * 1024  # a message stays well under Kafka's 1 MB default
 MAX_BATCH_ITEMS = 2000
-MAX_HANDOFF_ITEMS = 20_000
 FLUSH_SECONDS = 0.05  # how long an item may wait for its batch: a twentieth of a second of latency
 
 LaneKind = Literal["event", "tick", "idle"]
@@ -50,7 +47,6 @@ class LaneItem(NamedTuple):
     body: bytes = b""
     offset: int | None = None  # an event's offset in its partition of aid.events.v1
     batch_index: int | None = None  # an event's index in its batch (None if it came alone)
-    event: Any = None  # the decoded event, in the worker that queued it (never sent)
 
 
 def encode_batch(items: list[LaneItem]) -> bytes:
@@ -81,41 +77,10 @@ def decode_batch(value: bytes) -> list[LaneItem]:
     return items
 
 
-class Handoff:
-    """The decoded events of lanes messages on their way to a partition of this same
-    worker, so that `detect` need not decode again what `route` decoded: keyed by the
-    message's bytes (found only for exactly that message), the oldest dropped past
-    `MAX_HANDOFF_ITEMS` (a message read elsewhere after a rebalance is decoded there)."""
+class Outbox:
+    """Items waiting for their partition's next lanes message."""
 
     def __init__(self) -> None:
-        self._by_value: OrderedDict[bytes, list[Any]] = OrderedDict()
-        self._items = 0
-
-    def put(self, value: bytes, events: list[Any]) -> None:
-        """Keep `events` for the message `value` (identical bytes hold identical events)."""
-        self.take(value)
-        self._by_value[value] = events
-        self._items += len(events)
-        while self._items > MAX_HANDOFF_ITEMS:
-            _, dropped = self._by_value.popitem(last=False)
-            self._items -= len(dropped)
-
-    def take(self, value: bytes) -> list[Any] | None:
-        """The decoded events of the items of `value`, in order (None where not an event),
-        or None if this worker did not queue it."""
-        events = self._by_value.pop(value, None)
-        if events is not None:
-            self._items -= len(events)
-        return events
-
-
-class Outbox:
-    """Items waiting for their partition's next lanes message; `local` says whether a
-    partition is read by this worker (its messages' events then go by the `handoff` too)."""
-
-    def __init__(self, local: Callable[[int], bool] = lambda partition: False) -> None:
-        self.handoff = Handoff()
-        self._local = local
         self._items: dict[int, list[LaneItem]] = {}
         self._bytes: dict[int, int] = {}
         self._ready: list[tuple[int, bytes]] = []  # full batches, encoded, in order
@@ -159,7 +124,4 @@ class Outbox:
         items = self._items.pop(partition, None)
         self._bytes.pop(partition, None)
         if items:
-            value = encode_batch(items)
-            self._ready.append((partition, value))
-            if self._local(partition):
-                self.handoff.put(value, [item.event for item in items])
+            self._ready.append((partition, encode_batch(items)))

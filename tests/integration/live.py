@@ -44,11 +44,12 @@ def aidmon(broker: str, *args: str, timeout: float = 300) -> subprocess.Complete
 
 def start_worker(
     broker: str, config: Path, sanctions: Path, data_dir: Path, log: Path, web_port: int | None = None,
-    log_level: str = "WARNING", command: Sequence[str] = (str(AIDMON),),
+    log_level: str | None = None, command: Sequence[str] = (str(AIDMON),),
 ) -> subprocess.Popen[bytes]:
     """A worker process; its HTTP API on `web_port` (a free port when not given). `command`
     runs the CLI (a wrapper module of the tests, with the checkout on its path, may)."""
     port = web_port or free_port()
+    log_level = log_level or os.environ.get("AIDMON_TEST_WORKER_LOG_LEVEL", "WARNING")  # INFO to debug a failure
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     with log.open("ab") as out:  # the child keeps its own descriptor
         return subprocess.Popen(

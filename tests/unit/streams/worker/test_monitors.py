@@ -1,11 +1,10 @@
-"""Monitors per lanes partition: acknowledgement after checkpoint, alerts sent again on take-over,
-expired events rejected once, and a failing detection rejected with its partition rebuilt."""
+"""Monitors per lanes partition: checkpoints, alerts sent again on take-over, expired events
+rejected once, and a failing detection rejected with its partition rebuilt."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,37 +16,9 @@ from agents.state import Store
 from schemas.events import Event
 from streams.settings import KafkaSettings, Settings
 from streams.worker.lanes import partition_of, route
-from streams.worker.monitors import CHECKPOINT_ITEMS, Applied, Monitors
+from streams.worker.monitors import Applied, Monitors, Read
 from streams.worker.outbox import LaneItem, encode_batch
 from tests import support as s
-
-
-class Table(dict[bytes, bytes]):
-    """The parts of a Faust table the monitors use: a mapping and its data."""
-
-    @property
-    def data(self) -> dict[bytes, bytes]:
-        return self
-
-
-class Held:
-    """A Faust event that records how much of the table was written when it was acknowledged."""
-
-    def __init__(self, table: Table, acked: list[int]) -> None:
-        self.table, self.acked = table, acked
-
-    def ack(self) -> None:
-        self.acked.append(len(self.table.data))
-
-
-class Read:
-    """A lanes message `detect` has read and holds for the next checkpoint."""
-
-    def __init__(self, partition: int, offset: int, items: list[LaneItem]) -> None:
-        self.message = SimpleNamespace(partition=partition, offset=offset, value=encode_batch(items))
-
-    def ack(self) -> None:
-        pass
 
 
 def _lane(event: Event) -> LaneItem:
@@ -60,7 +31,7 @@ def _read(monitors: Monitors, offset: int, events: list[Event], partition: int =
     """What `detect` does with a lanes message of `events`: apply its items, hold it."""
     items = [_lane(event) for event in events]
     applied = monitors.apply(partition, offset, items)
-    monitors.hold(Read(partition, offset, items), len(items))  # type: ignore[arg-type]
+    monitors.hold(Read(partition, offset, encode_batch(items)))
     return applied
 
 
@@ -97,46 +68,44 @@ def _short_delivery() -> list[Event]:
     return [s.dispatch("SHP-1", time=s.at()), s.receipt("SHP-1", items=[("maize", "kg", 500)], time=s.at(hours=3))]
 
 
-def test_a_checkpoint_hands_over_the_changed_rows_with_the_events_they_hold() -> None:
-    """Held events are neither acknowledged nor written before checkpoint(), which puts the
-    changes in the table and returns them for the changelog with the events to acknowledge
-    once they are written; a checkpoint that could not be written gives its events back."""
-    table, acked = Table(), []
+def test_a_checkpoint_hands_over_the_changed_rows_and_keeps_them() -> None:
+    """Nothing is written before checkpoint(), which returns the changed rows for the table
+    and its changelog and keeps them in the state it holds; a second one has nothing."""
+    table: dict[bytes, bytes] = {}
     monitors = Monitors(Settings(), None, table)
     for offset, event in enumerate(_short_delivery()):
-        monitors.apply(0, offset, [_lane(event)])
-        monitors.hold(Held(table, acked), 1)  # type: ignore[arg-type]
-    assert acked == [] and table.data == {} and not monitors.due()
-    rows, held = monitors.checkpoint()
-    assert acked == [] and len(held) == 2 and table.data
-    assert list(rows) == [0] and rows[0] == table.data
-    assert not monitors.due() and monitors.checkpoint() == ({}, [])
-    monitors.hold_back(held)
-    assert monitors.checkpoint() == ({}, held)
+        _read(monitors, offset, [event])
+    held = dict(table)
+    rows = monitors.checkpoint()
+    assert held == {} and list(rows) == [0] and rows[0] == table and table
+    assert monitors.checkpoint() == {}
 
 
-def test_a_checkpoint_is_due_after_enough_items() -> None:
-    """Held lanes messages carrying CHECKPOINT_ITEMS items make a checkpoint due at once."""
-    table = Table()
+def test_a_partition_forgotten_takes_its_state_with_it_and_comes_back_by_load() -> None:
+    """forget() drops a partition's rows with its monitor; load() hands them back, and the
+    monitor built from them has what was applied before (the receipt finds its dispatch)."""
+    table: dict[bytes, bytes] = {}
     monitors = Monitors(Settings(), None, table)
-    monitors.hold(Held(table, []), CHECKPOINT_ITEMS - 2)  # type: ignore[arg-type]
-    assert not monitors.due()
-    monitors.hold(Held(table, []), 1)  # type: ignore[arg-type]
-    assert not monitors.due()
-    monitors.hold(Held(table, []), 1)  # type: ignore[arg-type]
-    assert monitors.due()
+    dispatch, receipt = _short_delivery()
+    _read(monitors, 0, [dispatch])
+    rows = monitors.checkpoint()[0]
+    monitors.forget([0])
+    assert table == {}
+    monitors.load(0, {key: value for key, value in rows.items() if value is not None}, 1)
+    assert _losses(_read(monitors, 1, [receipt])) == ["SHP-1"]
+    monitors.checkpoint()
+    assert _seen(table) == {dispatch.id, receipt.id}
 
 
 def test_a_partition_taken_over_sends_its_alerts_again_and_counts_them_as_raised() -> None:
     """A new owner's first message of a partition returns the partition's alerts to send again;
     they are not counted as raised a second time."""
-    table = Table()
+    table: dict[bytes, bytes] = {}
     first = Monitors(Settings(), None, table)
     raised = [alert for alert, _ in first.apply(0, 0, [_lane(e) for e in _short_delivery()]).changed.values()]
     assert raised and first.first_raised(raised) == raised
     first.checkpoint()
-    first.forget([0])
-    second = Monitors(Settings(), None, table)
+    second = Monitors(Settings(), None, dict(table))
     again = second.apply(0, 1, [LaneItem("tick", "events-0", (), None, s.at(hours=4).timestamp())]).again
     assert [a.alert_id for a in again] == [a.alert_id for a in raised]
     assert second.first_raised(again) == []
@@ -145,7 +114,7 @@ def test_a_partition_taken_over_sends_its_alerts_again_and_counts_them_as_raised
 def test_an_unknown_lanes_item_is_logged_and_skipped(caplog: pytest.LogCaptureFixture) -> None:
     """A lanes item of a kind the router never writes is a WorkerError, logged; it is no
     event, so nothing is rejected, and the items after it are applied."""
-    monitors = Monitors(Settings(), None, Table())
+    monitors = Monitors(Settings(), None, {})
     with caplog.at_level(logging.ERROR, "aidmon.worker"):
         applied = monitors.apply(0, 0, [LaneItem("nonsense", "events-0"), *map(_lane, _short_delivery())])  # type: ignore[arg-type]
     assert applied.rejected == [] and applied.rebuilt and _losses(applied) == ["SHP-1"]
@@ -167,7 +136,7 @@ def test_a_failing_detection_is_rejected_and_its_partition_rebuilt_without_it(fa
     only); the partition's state is the last checkpoint's with what came since applied
     again (the held message, the items before the failing one) and nothing of the failing
     event (its shipment's receipt waits for a dispatch); the items after it are applied."""
-    table = Table()
+    table: dict[bytes, bytes] = {}
     monitors = Monitors(Settings(), None, table)
     dispatches, receipts = _shipments(monitors)
     bad = dispatches[2]
@@ -184,7 +153,7 @@ def test_a_failed_item_is_skipped_until_its_message_is_acknowledged(failing: set
     """A rebuild that applies the failing message again, or the message read again, skips
     the failed item without a second reject; once the message was acknowledged (a checkpoint
     after the one that held it), it is forgotten."""
-    table = Table()
+    table: dict[bytes, bytes] = {}
     monitors = Monitors(Settings(), None, table)
     dispatches, receipts = _shipments(monitors)
     bad, worse = dispatches[2], s.dispatch("SHP-3", time=s.at(minutes=3))
@@ -204,7 +173,7 @@ def test_a_failed_item_is_skipped_until_its_message_is_acknowledged(failing: set
 def test_a_failure_while_applying_again_is_rejected_and_rebuilt_in_turn(failing: set[str]) -> None:
     """An item of a held message that fails when applied again is rejected too, and the
     partition rebuilt again without either: the order of everything else is kept."""
-    table = Table()
+    table: dict[bytes, bytes] = {}
     monitors = Monitors(Settings(), None, table)
     dispatches, receipts = _shipments(monitors)
     flaky, bad = dispatches[1], dispatches[2]
@@ -227,7 +196,7 @@ def test_an_expired_event_is_rejected_once_and_applied_nowhere() -> None:
     """An event more than retention_days behind the clock is applied by no partition; only
     the copy on its subject's partition is rejected (expired, with its position); one just
     inside the horizon is applied everywhere."""
-    partitions, table = 3, Table()
+    partitions, table = 3, dict[bytes, bytes]()
     monitors = Monitors(Settings(kafka=KafkaSettings(partitions=partitions)), None, table)
     clock = s.at(days=100)
     for p in range(partitions):  # every source has got there (the clock is where they all are)

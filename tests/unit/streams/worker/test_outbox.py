@@ -10,7 +10,6 @@ from schemas.exceptions import WorkerError
 from streams.worker.outbox import (
     MAX_BATCH_BYTES,
     MAX_BATCH_ITEMS,
-    MAX_HANDOFF_ITEMS,
     LaneItem,
     Outbox,
     decode_batch,
@@ -80,29 +79,3 @@ def test_a_full_batch_is_sealed_and_no_message_grows_past_the_limit() -> None:
         outbox.add(4, LaneItem("tick", "events-4", (), None, float(n)))
     assert outbox.full and [len(decode_batch(v)) for _, v in outbox.take()[0]] == [MAX_BATCH_ITEMS]
 
-
-def test_a_local_partition_hands_its_decoded_events_over_once() -> None:
-    """A message for a partition this worker reads is found in the handoff by its exact bytes,
-    once; a message for another worker's partition, or any other bytes, is not."""
-    outbox = Outbox(local=lambda partition: partition == 1)
-    first, second = _event(1)._replace(event="decoded 1"), _event(2)._replace(event="decoded 2")
-    outbox.add(1, first)
-    outbox.add(1, LaneItem("tick", "events-1", (), None, 5.0))
-    outbox.add(2, second)
-    sent, _ = outbox.take()
-    by_partition = dict(sent)
-    assert outbox.handoff.take(bytes(by_partition[1])) == ["decoded 1", None]
-    assert outbox.handoff.take(by_partition[1]) is None
-    assert outbox.handoff.take(by_partition[2]) is None
-
-
-def test_the_handoff_keeps_only_the_latest_items() -> None:
-    """Past MAX_HANDOFF_ITEMS events the oldest messages are dropped (decoded again if read)."""
-    outbox = Outbox(local=lambda partition: True)
-    values = []
-    for n in range(3):
-        for i in range(MAX_HANDOFF_ITEMS // 2):
-            outbox.add(n, _event(n * MAX_HANDOFF_ITEMS + i)._replace(event=n))
-        values += [value for _, value in outbox.take()[0]]
-    found = [outbox.handoff.take(value) is not None for value in values]
-    assert found[-1] and not found[0]

@@ -1,0 +1,123 @@
+"""The detection process's side: the `Monitors`, served over two pipes.
+
+The worker (`streams.worker.detection`) sends requests, one at a time, each a pickled
+tuple framed by its length (4 bytes, big-endian); every request gets one reply, framed the
+same way:
+
+    ("load", partition, rows, sources)   -> None      take over a partition: its state rows
+    ("apply", partition, offset, value)  -> Outcome   a lanes message, as read
+    ("checkpoint",)                      -> Rows      the state changed since the last one
+    ("forget", partitions)               -> None      partitions gone to another worker
+
+A request that fails is answered with `Failed` and the process goes on. It ends when the
+worker closes the pipe (or dies: the pipe closes with it). The pipes carry only what the
+worker's own process sent, so pickle is safe here; the state itself crosses them as the
+bytes the `state` table holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import struct
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from schemas.exceptions import WorkerError
+from streams.worker.monitors import Monitors, Read
+from streams.worker.outbox import decode_batch
+
+log = logging.getLogger("aidmon.worker")
+
+FRAME = struct.Struct(">I")
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An event to keep on aid.rejects.v1: where it was in aid.events.v1, its bytes, why."""
+
+    partition: int
+    offset: int | None
+    body: bytes
+    batch_index: int | None
+    reason: str
+    detail: str
+
+
+@dataclass
+class Outcome:
+    """What one lanes message gave, ready to send: the alerts to send again (a partition
+    just taken over) and the last version of each alert raised or changed, as (alert id,
+    JSON, Kafka timestamp of the item that brought it); the typology and severity of those
+    raised for the first time; the events to reject; whether a failure had a partition's
+    monitor rebuilt; and how many items the message held."""
+
+    again: list[tuple[str, bytes, float | None]] = field(default_factory=list)
+    changed: list[tuple[str, bytes, float | None]] = field(default_factory=list)
+    raised: list[tuple[str, str]] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    rebuilt: bool = False
+    items: int = 0
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A request that raised, as its reply."""
+
+    error: str
+
+
+def apply(monitors: Monitors, partition: int, offset: int, value: bytes) -> Outcome:
+    """Apply the lanes message at `offset` of `partition` and hold it for the next checkpoint."""
+    try:
+        items = decode_batch(value)
+    except WorkerError as exc:
+        log.error("skipped lanes partition %d, offset %d: %s", partition, offset, exc)
+        items = []
+    applied = monitors.apply(partition, offset, items)
+    monitors.hold(Read(partition, offset, value))
+    changed = list(applied.changed.values())
+    return Outcome(
+        again=[(alert.alert_id, alert.model_dump_json().encode(), None) for alert in applied.again],
+        changed=[(alert.alert_id, alert.model_dump_json().encode(), stamp) for alert, stamp in changed],
+        raised=[(alert.typology, alert.severity) for alert in monitors.first_raised([a for a, _ in changed])],
+        rejected=[Rejected(int(item.source.removeprefix("events-")), item.offset, item.body, item.batch_index,
+                           error.reason, error.detail) for item, error in applied.rejected],
+        rebuilt=applied.rebuilt,
+        items=len(items),
+    )
+
+
+def handle(monitors: Monitors, request: tuple[Any, ...]) -> Any:
+    """The reply to one request."""
+    kind, *args = request
+    if kind == "apply":
+        return apply(monitors, *args)
+    if kind == "checkpoint":
+        return monitors.checkpoint()
+    if kind == "load":
+        return monitors.load(*args)
+    if kind == "forget":
+        return monitors.forget(*args)
+    raise WorkerError(f"the detection process has no request {kind!r}")
+
+
+def serve(requests: BinaryIO, replies: BinaryIO, monitors: Monitors) -> None:
+    """Answer requests until the other end closes."""
+    while True:
+        header = requests.read(FRAME.size)
+        if len(header) < FRAME.size:
+            return
+        (size,) = FRAME.unpack(header)
+        body = requests.read(size)
+        if len(body) < size:
+            return
+        try:
+            reply = handle(monitors, pickle.loads(body))  # noqa: S301 - written by the worker that started this process
+        except Exception as exc:  # one request failed; the others may not
+            log.exception("the detection process failed on a request")
+            reply = Failed(f"{type(exc).__name__}: {exc}")
+        data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        replies.write(FRAME.pack(len(data)))
+        replies.write(data)
+        replies.flush()
