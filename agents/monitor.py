@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from agents.clock import NEVER, EventClock
 from agents.config import DetectorConfig
-from agents.detector import Context, Detector, Site, epoch
+from agents.detector import Context, Detector, Site, epoch, timer_due
 from agents.distribution import DuplicateCollectionDetector, OverDistributionDetector
 from agents.feedback import NonReceiptFeedbackDetector
 from agents.findings import Finding, to_alert
@@ -37,7 +37,6 @@ from agents.state import Store, StoreFactory, memory_store
 from schemas.alerts import Alert, Typology
 from schemas.events import REFERENCE_TYPES, Event, PartnerRegistered, SiteRegistered, ZoneDeclared
 
-TIMER_STEP_S = 60
 DAY_S = 86400.0
 SWEEP_SHARE = 8  # the retention is applied every eighth of it (whole days): 5 days for 45
 Lane = tuple[Callable[..., list[Finding]], Mapping[str, Store]]  # a detector's on_event and its state
@@ -78,6 +77,25 @@ def build_detectors(config: DetectorConfig) -> list[Detector]:
         NonReceiptFeedbackDetector(config.non_receipt_feedback),
     ]
 
+
+WRITTEN_FIRST = ("timers", "alerts", "sites", "zones", "partners")
+WRITTEN_LAST = ("seen_events", "monitor")
+
+
+def write_rank(store: str, deleted: bool) -> int:
+    """Where a changed key goes in a checkpoint, for one cut short (the process killed
+    half-way) to leave a state from which the events after the last whole checkpoint can
+    be applied again to the same findings: first timers asked for and alert versions (a
+    record that holds an event applies it no second time, so it would not ask again), then
+    the detectors' records, then what was deleted (a timer that fired, a subject the
+    retention forgot: gone before the record that holds its judgement, it would be lost),
+    and last the events seen and the clock (an event marked seen, or a clock moved on,
+    without the records it changed would be skipped, or judged late, when applied again)."""
+    if store in WRITTEN_LAST:
+        return 3
+    if deleted:
+        return 2
+    return 0 if store in WRITTEN_FIRST else 1
 
 class Monitor:
     """Runs every detector over a stream of decoded events; see the module docstring."""
@@ -145,7 +163,7 @@ class Monitor:
         latest is asked for again (judging at a later watermark covers all between).
         Times are rounded up to the next whole minute, so that a busy key is judged at
         most once a minute of event time."""
-        due = math.ceil(due / TIMER_STEP_S) * TIMER_STEP_S
+        due = timer_due(due)
         name = f"{typology}|{key}"
         pending: Pending | None = self._timers.get(name)
         if pending is None:

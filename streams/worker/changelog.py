@@ -20,6 +20,7 @@ from typing import Any
 
 from schemas.exceptions import WorkerError
 from streams.kafka.topics import bootstrap_servers
+from streams.worker.table_store import write_order
 
 log = logging.getLogger("aidmon.worker")
 
@@ -46,8 +47,8 @@ class ChangelogWriter:
             return
         producer = await self._started()
         futures = []
-        for partition, changes in self._pending.items():
-            futures += await self._send(producer, partition, changes)
+        for partition, changes in self._pending.items():  # pending rows first, but the stores in their order
+            futures += await self._send(producer, partition, dict(sorted(changes.items(), key=write_order)))
         await asyncio.gather(*futures)
         self._pending = {}
 

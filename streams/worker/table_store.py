@@ -8,6 +8,11 @@ once a distribution. The worker acknowledges an event only after the checkpoint 
 holds its effects, so a restarted worker re-processes what the changelog may lack; the
 detectors apply an event at most once, so what it already held is not counted twice.
 
+A checkpoint writes the changed keys in the order `agents.monitor.write_rank` gives (timers
+and alert versions, the detectors' records, what was deleted, the events seen and the
+clock), so that one cut short by a crash leaves a state the events after it can be
+applied to again.
+
 A value larger than `CHUNK_BYTES` (a big camp's ledgers) is written as chunks under keys
 of their own, `P|store\x1fchunks|key|DIGEST.N`, then the key itself as a small header that
 names them: every changelog message stays well under Kafka's 1 MB default, and as the
@@ -26,6 +31,8 @@ import json
 import pickle
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
+
+from agents.monitor import write_rank
 
 _ALLOWED_MODULES = ("agents.", "schemas.")
 _ALLOWED_GLOBALS = {
@@ -156,6 +163,12 @@ class PartitionStore(MutableMapping[str, Any]):
         return self._key(key) in self._table
 
 
+def write_order(row: tuple[bytes, Any]) -> int:
+    """A changed key's place in a checkpoint: by its store's rank (`agents.monitor.write_rank`)."""
+    key, value = row
+    return write_rank(key.split(b"|", 2)[1].decode("utf-8"), value is None)
+
+
 class PartitionStores:
     """The `StoreFactory` of one partition's monitor, and its checkpoints."""
 
@@ -177,9 +190,9 @@ class PartitionStores:
     def checkpoint(self, write: Writer) -> int:
         """Write every changed key (pickled, or None when deleted), and delete the chunks
         its previous version no longer needs; return how many keys changed."""
-        dirty = dict(self._dirty)
+        dirty = sorted(self._dirty.items(), key=write_order)  # a checkpoint cut short stays consistent
         self._dirty.clear()
-        for key, value in dirty.items():
+        for key, value in dirty:
             stale = _chunk_keys(key, self._table.get(key))
             if value is None:
                 write(key, None)

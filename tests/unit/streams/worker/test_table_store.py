@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from collections.abc import Callable
 
@@ -157,3 +158,55 @@ def test_a_checkpoint_cut_short_leaves_the_previous_version_readable() -> None:
     with pytest.raises(RuntimeError):
         stores.checkpoint(dies_before_the_header)
     assert PartitionStores(table, 1)("s")["k"] == old
+
+
+def _season_of_trouble() -> tuple[list, list]:
+    """Events before a checkpoint, and after it: shipments that arrive short or never (transit
+    loss, overdue), reports of aid not received at a site, and the clock moving on."""
+    before = [s.dispatch(f"SHP-{n}", time=s.at(hours=n), expected_arrival=s.at(hours=n + 30)) for n in range(4)]
+    before += [s.feedback("DP-1", time=s.at(hours=5 + n)) for n in range(3)]
+    after = [s.receipt("SHP-0", items=[("maize", "kg", 500)], time=s.at(hours=20)),
+             s.receipt("SHP-1", items=[("maize", "kg", 1000)], time=s.at(hours=21))]
+    after += [s.feedback("DP-1", time=s.at(hours=22 + n)) for n in range(3)]
+    after += [s.dispatch("SHP-9", time=s.at(hours=23), expected_arrival=s.at(hours=40))]
+    after += [s.tick(s.at(days=3))]
+    return before, after
+
+
+def _alerts_after(table: dict[bytes, bytes], events: list) -> dict[str, str]:
+    """The alerts a monitor rebuilt from `table` ends with once `events` are applied again."""
+    monitor = Monitor(stores=PartitionStores(table, 0))
+    for event in events:
+        monitor.process(event, source="events-0")
+    monitor.flush()
+    return {alert.alert_id: alert.model_dump_json() for alert in monitor.alerts()}
+
+
+def test_a_checkpoint_cut_short_anywhere_loses_nothing_when_its_events_come_again() -> None:
+    """A worker killed half-way through writing a checkpoint leaves the table with a prefix
+    of its writes; the events since the last whole checkpoint are then applied again. From
+    every prefix, they give the alerts of a monitor that was never interrupted. (Written
+    in the opposite order, the events seen go first and some prefix loses them.)"""
+    before, after = _season_of_trouble()
+    whole: dict[bytes, bytes] = {}
+    stores = PartitionStores(whole, 0)
+    monitor = Monitor(stores=stores)
+    for event in before:
+        monitor.process(event, source="events-0")
+    stores.checkpoint(lambda key, data: whole.__setitem__(key, data) if data else whole.pop(key, None))
+    for event in after:
+        monitor.process(event, source="events-0")
+    writes: list[tuple[bytes, bytes | None]] = []
+    stores.checkpoint(lambda key, data: writes.append((key, data)))
+    monitor.flush()
+    expected = {alert.alert_id: alert.model_dump_json() for alert in monitor.alerts()}
+    typologies = {json.loads(value)["typology"] for value in expected.values()}
+    assert {"transit_loss", "overdue_shipment", "non_receipt_feedback"} <= typologies
+    for cut in range(len(writes) + 1):
+        table = dict(whole)
+        for key, data in writes[:cut]:
+            if data is None:
+                table.pop(key, None)
+            else:
+                table[key] = data
+        assert _alerts_after(table, after) == expected, f"the checkpoint cut after {cut} of {len(writes)} writes"
