@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -24,6 +25,15 @@ class Site:
     lat: float
     lon: float
     caseload_households: int | None
+
+
+TIMER_STEP_S = 60
+
+
+def timer_due(t: float) -> float:
+    """When a timer asked for `t` fires: the next whole minute of event time at or after
+    it, so that a busy key is judged at most once a minute."""
+    return math.ceil(t / TIMER_STEP_S) * TIMER_STEP_S
 
 
 @dataclass(slots=True)

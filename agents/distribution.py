@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple
 
 from agents.config import DuplicateCollectionConfig, OverDistributionConfig
-from agents.detector import Context, Detector, Site
+from agents.detector import Context, Detector, Site, timer_due
 from agents.findings import Finding, Proof
 from agents.state import Store
 from agents.text import kg, moment
@@ -77,6 +77,9 @@ class SiteRecord:
     base: dict[str, tuple[float, float]] = field(default_factory=dict)
     """commodity -> kilograms received and distributed before its ledger's first line: the
     running totals of the lines the retention took out (`expire`)"""
+    stale: dict[str, int] = field(default_factory=dict)
+    """commodity -> the first ledger line whose running totals a late line has made stale
+    (they are counted again, and the first excess looked for, before the stock is judged)"""
 
 
 class OverDistributionDetector(Detector):
@@ -135,7 +138,7 @@ class OverDistributionDetector(Detector):
             ledgers, ratio = record.ledgers, self.config.stock_ratio
             for commodity, kilos in _by_commodity(data.items).items():
                 ledger = ledgers.get(commodity)
-                if ledger:
+                if ledger and commodity not in record.stale:
                     last_time, _, _, _, received, distributed = ledger[-1]
                     if t > last_time:  # the hot path of _move, written out: in order
                         distributed += kilos
@@ -152,12 +155,22 @@ class OverDistributionDetector(Detector):
 
     def _move(self, key: str, record: SiteRecord, commodity: str, t: float, kind: int, eid: str, kilos: float,
               ctx: Context) -> None:
-        """Add a line to the commodity's ledger, keep its running totals, look for the first excess."""
+        """Add a line to the commodity's ledger. In order, its running totals follow from the
+        last line's and the first excess is looked for at once. A late line goes in its
+        place and makes the totals after it stale: they are counted again, once for any
+        number of late lines, when the watermark reaches the earliest of them (a timer) or
+        the ledger is folded, and only then is the first excess after it looked for. (A
+        partition read ahead of another brings a busy site's lines hours out of order:
+        counting the tail again at each late line cost a quarter of the detectors' time.)"""
         ledger = record.ledgers.get(commodity)
         if ledger is None:
             ledger = record.ledgers[commodity] = []
         line = (t, kind, eid)  # sorts as the ledger line would
+        stale = record.stale.get(commodity)
         if not ledger or line > ledger[-1]:  # in order: the usual case
+            if stale is not None:  # the last line's totals are stale too: counted with them
+                ledger.append((t, kind, eid, kilos, 0.0, 0.0))
+                return
             received, distributed = _totals_before(ledger, len(ledger), record.base.get(commodity, _NOTHING))
             if kind == RECEIPT:
                 received += kilos
@@ -172,27 +185,32 @@ class OverDistributionDetector(Detector):
             when, how, which, _, _, _ = ledger[index]
             if (when, how, which) == line:
                 return  # applied already
-        received, distributed = _totals_before(ledger, index, record.base.get(commodity, _NOTHING))
-        later = [(t, kind, eid, kilos)]
-        later += [(when, how, which, amount) for when, how, which, amount, _, _ in ledger[index:]]
-        del ledger[index:]
-        for when, how, which, amount in later:  # totals after the late line change: recount them
-            if how == RECEIPT:
-                received += amount
-            else:
-                distributed += amount
-            ledger.append((when, how, which, amount, received, distributed))
+        ledger.insert(index, (t, kind, eid, kilos, 0.0, 0.0))
+        record.stale[commodity] = index if stale is None else min(stale, index)
         for found in (record.candidates, record.excess):
             if commodity in found and found[commodity].line >= index:
                 del found[commodity]  # it may no longer hold, or hold elsewhere
                 record.changed = True
-        if commodity not in record.candidates:
-            limit = self.config.stock_ratio
-            for i in range(index, len(ledger)):
-                _, how, _, _, received, distributed = ledger[i]
-                if how == DISTRIBUTION and distributed > limit * received:
+        ctx.schedule(self.typology, key, t)
+
+    def _recount(self, key: str, record: SiteRecord, ctx: Context) -> None:
+        """Count the stale running totals again, and look for the first excess after them."""
+        limit = self.config.stock_ratio
+        for commodity, start in record.stale.items():
+            ledger = record.ledgers[commodity]
+            received, distributed = _totals_before(ledger, start, record.base.get(commodity, _NOTHING))
+            look = commodity not in record.candidates
+            for i in range(start, len(ledger)):
+                when, how, which, amount, _, _ = ledger[i]
+                if how == RECEIPT:
+                    received += amount
+                else:
+                    distributed += amount
+                ledger[i] = (when, how, which, amount, received, distributed)
+                if look and how == DISTRIBUTION and distributed > limit * received:
                     self._candidate(key, record, commodity, i, ctx)
-                    break
+                    look = False
+        record.stale.clear()
 
     def expire(self, state: Mapping[str, Store], horizon: float) -> None:
         """Rounds whose last service is before `horizon` go (a crossing found in one stays);
@@ -206,6 +224,10 @@ class OverDistributionDetector(Detector):
                 changed = True
             for commodity, ledger in record.ledgers.items():
                 folded = bisect.bisect_left(ledger, (horizon,))
+                stale = record.stale.get(commodity)
+                if stale is not None:  # lines before a stale one have their totals (late lines are not expired)
+                    folded = min(folded, stale)
+                    record.stale[commodity] = stale - folded
                 if not folded:
                     continue
                 _, _, _, _, received, distributed = ledger[folded - 1]
@@ -228,8 +250,14 @@ class OverDistributionDetector(Detector):
         record: SiteRecord | None = table.get(key)
         if record is None:
             return []
+        if record.stale:
+            self._recount(key, record, ctx)
         for commodity, candidate in record.candidates.items():
-            if candidate.time <= ctx.watermark and record.excess.get(commodity) != candidate:
+            # confirmed once the watermark reaches the candidate's own timer (or the clock, when
+            # every source is idle), whichever of the site's timers brought this call: the
+            # moment does not depend on the order the late lines came in
+            due = min(timer_due(candidate.time), ctx.clock)
+            if due <= ctx.watermark and record.excess.get(commodity) != candidate:
                 record.excess[commodity] = candidate
                 record.changed = True
         found = self._judged(key, record, ctx)
