@@ -7,6 +7,8 @@
     │   └── SanctionsListError    the sanctions list cannot be read (path, problem)
     ├── BrokerError            the local Kafka broker cannot be set up, started or stopped
     ├── WorkerError            the worker met a message of its own topics it cannot read
+    ├── DetectionProcessError  the worker's detection process failed on a request
+    │   └── DetectionGoneError    the detection process has ended: the worker stops
     ├── SinkClosedError        an alert was handed to an output that has been closed
     └── ApiError               an HTTP answer other than success (status, error, detail, headers)
         ├── BodyError             a POST body that cannot be read as events (400)
@@ -68,6 +70,16 @@ class BrokerError(AidmonError):
 class WorkerError(AidmonError):
     """A message on one of the worker's own topics that it cannot read: a bug or a foreign
     producer on an internal topic; the message is dead-lettered with its position."""
+
+
+class DetectionProcessError(AidmonError):
+    """The worker's detection process (`streams.worker.detection`) could not serve a request
+    (its error, as the process logged it); the lanes message is skipped, the worker goes on."""
+
+
+class DetectionGoneError(DetectionProcessError):
+    """The worker's detection process has ended (its exit status): the worker stops, and
+    what it did not acknowledge is processed again after a restart."""
 
 
 class SinkClosedError(AidmonError):

@@ -5,6 +5,7 @@ settings and the pseudonymisation secret (exit 2), the broker answers (exit 1), 
 the worker reads and writes exist (exit 1; `--create-topics` creates the missing ones
 instead), the sanctions list (exit 2). Faust's worker then runs with `KafkaNoiseFilter` on its
 log handlers, so that a broker going away costs a few lines a minute, not thousands a second.
+A worker that stops on its own (its detection process ended: one line says so) exits 3.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from streams.cli.checks import KAFKA_FAILED, broker_answers, topics_exist
 from streams.kafka.noise import quiet_kafka_clients
 from streams.kafka.topics import create_topics, topic_specs
 from streams.settings import Settings
+
+WORKER_FAILED = 3  # the exit status of a worker that stopped on its own (its detection process ended)
 
 
 def run_worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -34,7 +37,12 @@ def run_worker(args: argparse.Namespace, settings: Settings) -> int:
     # Faust's progress spinner sets the root logger to DEBUG to see every record: every
     # client's debug line would then be formatted and dropped (a tenth of the worker's time)
     worker.spinner = None
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exit:
+        if app.worker_context.failure:  # type: ignore[attr-defined]  # stopped on its own (it said why)
+            return WORKER_FAILED
+        raise exit
     return 0  # pragma: no cover - execute_from_commandline exits
 
 

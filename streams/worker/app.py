@@ -74,6 +74,7 @@ def build_app(
         await ctx.changelog.stop()
         await ctx.detection.stop()
 
+    app.worker_context = ctx  # type: ignore[attr-defined]  # the command reads `failure` after the worker stops
     return app
 
 

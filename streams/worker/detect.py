@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import time
 
 import faust
 from faust.types import TP
 
-from schemas.exceptions import InvalidEventError, WorkerError
+from schemas.exceptions import DetectionGoneError, DetectionProcessError, InvalidEventError
 from streams.kafka.topics import EVENTS
 from streams.outputs.metrics import Metrics
 from streams.worker import route
 from streams.worker.context import WorkerContext
-from streams.worker.detection import QUIET_SECONDS, DetectionGone
+from streams.worker.detection import QUIET_SECONDS
 from streams.worker.detection_process import Outcome
 from streams.worker.intake import reject_at
 
@@ -43,11 +45,10 @@ async def detect_alerts(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> Non
         try:
             outcome = await detection.apply(message.partition, message.offset, message.value or b"", ctx.rows,
                                             ctx.sources())
-        except DetectionGone as exc:
-            log.critical("%s: the worker stops; what it did not acknowledge is processed again after a restart", exc)
-            await ctx.app.crash(exc)
+        except DetectionGoneError as exc:
+            await _stop(ctx, exc)
             return
-        except WorkerError as exc:  # no monitor could be built from the table
+        except DetectionProcessError as exc:  # e.g. no monitor could be built from the table
             log.error("detection failed at %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc)
             outcome = Outcome()
         ctx.unacknowledged.hold(event, outcome.items)
@@ -60,7 +61,22 @@ async def detect_alerts(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> Non
             ctx.progress.announce_again()
         _count(ctx.metrics, outcome)
         if ctx.unacknowledged.due():
-            await checkpoint(ctx)
+            try:
+                await checkpoint(ctx)
+            except DetectionGoneError as exc:
+                await _stop(ctx, exc)
+                return
+            except DetectionProcessError as exc:  # its messages wait for a checkpoint that works
+                log.error("checkpoint failed: %s", exc)
+
+
+async def _stop(ctx: WorkerContext, exc: DetectionGoneError) -> None:
+    """The worker cannot detect any more: one line, then the shutdown a SIGTERM asks for
+    (the command exits with an error: `ctx.failure`)."""
+    if not ctx.failure:
+        log.critical("%s: the worker stops; what it did not acknowledge is processed again after a restart", exc)
+        ctx.failure.append(str(exc))
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 async def checkpoint(ctx: WorkerContext) -> None:
@@ -69,7 +85,11 @@ async def checkpoint(ctx: WorkerContext) -> None:
     away), the messages stay unacknowledged and the rows go with the next checkpoint."""
     async with ctx.checkpointing:
         held = ctx.unacknowledged.take()
-        rows = await ctx.detection.checkpoint()
+        try:
+            rows = await ctx.detection.checkpoint()
+        except DetectionProcessError:
+            ctx.unacknowledged.give_back(held)  # acknowledged with a checkpoint that works, if one does
+            raise
         data = ctx.table.data
         for changes in rows.values():
             for key, value in changes.items():
@@ -95,7 +115,7 @@ async def checkpoint_often(ctx: WorkerContext) -> None:
         try:
             if ctx.unacknowledged.due():
                 await checkpoint(ctx)
-        except DetectionGone:
+        except DetectionGoneError:
             return  # `detect` stops the worker
         except Exception:  # the task must go on
             log.exception("checkpoint failed")

@@ -11,7 +11,7 @@ the detection process with its rows of the table.
 
 The detection process ignores SIGINT and SIGTERM (a Ctrl-C reaches the whole process
 group: the worker's shutdown still needs it) and ends when the worker closes the pipe or
-dies. If it ends first, the next request raises `DetectionGone`, and the worker stops:
+dies. If it ends first, the next request raises `DetectionGoneError`, and the worker stops:
 what was not acknowledged is processed again after a restart.
 
 `Unacknowledged` keeps the lanes messages `detect` has read, to acknowledge once a
@@ -34,7 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agents.names import ListedName
-from schemas.exceptions import WorkerError
+from schemas.exceptions import DetectionGoneError, DetectionProcessError
 from streams.settings import Settings
 from streams.worker.changelog import Rows
 from streams.worker.detection_process import FRAME, Failed, Outcome, serve
@@ -45,10 +45,6 @@ log = logging.getLogger("aidmon.worker")
 CHECKPOINT_ITEMS = 10_000
 CHECKPOINT_SECONDS = 3.0
 QUIET_SECONDS = 0.25
-
-
-class DetectionGone(WorkerError):
-    """The detection process has ended."""
 
 
 class Detection:
@@ -126,15 +122,15 @@ class Detection:
                 (size,) = FRAME.unpack(await reader.readexactly(FRAME.size))
                 reply = pickle.loads(await reader.readexactly(size))  # noqa: S301 - from our own child
             except (ConnectionError, asyncio.IncompleteReadError) as exc:
-                raise DetectionGone(f"the detection process has ended (exit status {self.exit_code()})") from exc
+                raise DetectionGoneError(f"the detection process has ended (exit status {self.exit_code()})") from exc
         if isinstance(reply, Failed):
-            raise WorkerError(f"the detection process failed: {reply.error}")
+            raise DetectionProcessError(f"the detection process failed: {reply.error}")
         return reply
 
     async def _connected(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if self._reader is None or self._writer is None:
             if self._requests_fd < 0:
-                raise DetectionGone("the detection process was stopped")
+                raise DetectionGoneError("the detection process was stopped")
             loop = asyncio.get_running_loop()
             reader = asyncio.StreamReader()
             await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),

@@ -20,16 +20,19 @@ from __future__ import annotations
 import logging
 import pickle
 import struct
+import time
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from schemas.exceptions import WorkerError
+from streams.worker.changelog import Rows
 from streams.worker.monitors import Monitors, Read
 from streams.worker.outbox import decode_batch
 
 log = logging.getLogger("aidmon.worker")
 
 FRAME = struct.Struct(">I")
+SLOW_CHECKPOINT_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -88,13 +91,25 @@ def apply(monitors: Monitors, partition: int, offset: int, value: bytes) -> Outc
     )
 
 
+def checkpoint(monitors: Monitors) -> Rows:
+    """The rows changed since the last checkpoint; a slow one is logged (alerts wait behind it)."""
+    started = time.monotonic()
+    rows = monitors.checkpoint()
+    took = time.monotonic() - started
+    if took >= SLOW_CHECKPOINT_SECONDS:
+        size = sum(len(value or b"") for changes in rows.values() for value in changes.values())
+        log.warning("a checkpoint took %.1f s: %d state records changed, %.1f MiB", took,
+                    sum(len(changes) for changes in rows.values()), size / 2**20)
+    return rows
+
+
 def handle(monitors: Monitors, request: tuple[Any, ...]) -> Any:
     """The reply to one request."""
     kind, *args = request
     if kind == "apply":
         return apply(monitors, *args)
     if kind == "checkpoint":
-        return monitors.checkpoint()
+        return checkpoint(monitors)
     if kind == "load":
         return monitors.load(*args)
     if kind == "forget":

@@ -20,6 +20,7 @@ the next checkpoint), so that it is skipped, not rejected twice, when it comes a
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -82,7 +83,7 @@ class Monitors:
         self._by_partition: dict[int, tuple[Monitor, PartitionStores]] = {}
         self._raised: set[str] = set()  # ids of alerts raised here or found on taking over
         self._decode = Decoder(_no_raw_identifiers)
-        self._recent: dict[bytes, Event] = {}  # the latest events decoded, by their bytes (see `_event`)
+        self._recent: OrderedDict[bytes, Event] = OrderedDict()  # the latest events decoded, by their bytes
         self._read: list[Read] = []  # lanes messages whose effects the next checkpoint writes
         self._failed: set[Position] = set()  # items whose detection raised, until their message is acknowledged
         self._expired = (f"more than {settings.detectors.retention_days:g} days (detectors.retention_days) "
@@ -157,7 +158,7 @@ class Monitors:
         if event is None:
             event = recent[body] = self._decode(body)
             if len(recent) > RECENT_EVENTS:
-                del recent[next(iter(recent))]
+                recent.popitem(last=False)
         return event
 
     def _fail(self, position: Position, item: LaneItem, exc: Exception, applied: Applied) -> None:

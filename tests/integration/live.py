@@ -96,9 +96,12 @@ def detection_lag(broker: str, app_id: str) -> int | None:
     return sum(lag.values()) if lag else None
 
 
-def wait_caught_up(broker: str, app_id: str, timeout: float = 240, settle: float = 6.0) -> None:
+def wait_caught_up(
+    broker: str, app_id: str, timeout: float = 240, settle: float = 6.0, log: Path | None = None
+) -> None:
     """Until the group has no lag on the topics the detectors read, then `settle` more
-    seconds (idle marks, the last judgements and a checkpoint); fails after `timeout`."""
+    seconds (idle marks, the last judgements and a checkpoint); fails after `timeout`,
+    with the end of the workers' `log` if given."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -109,7 +112,9 @@ def wait_caught_up(broker: str, app_id: str, timeout: float = 240, settle: float
         except KafkaError:
             pass  # the group or its coordinator is not there yet
         time.sleep(1.0)
-    raise AssertionError(f"the worker group {app_id} did not catch up in {timeout:.0f} s: {group_lag(broker, app_id)}")
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-60:]) if log is not None and log.exists() else ""
+    raise AssertionError(f"the worker group {app_id} did not catch up in {timeout:.0f} s: "
+                         f"{group_lag(broker, app_id)}\nthe end of the workers' log:\n{tail}")
 
 
 def exported(broker: str) -> list[dict[str, Any]]:

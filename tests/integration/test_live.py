@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -51,13 +53,14 @@ def test_one_worker_gives_the_alerts_of_replay(fresh_kafka: str, tmp_path: Path)
     """Parity: the sample published and processed by one worker gives replay's findings, the truth's."""
     config = write_config(tmp_path / "aidmon.toml", "parity")
     aidmon(fresh_kafka, "topics", "create", "--config", str(config))
-    worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", tmp_path / "worker.log")
+    log = tmp_path / "worker.log"
+    worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log)
     try:
         published = aidmon(fresh_kafka, "publish", str(require(EVENTS)), "--config", str(config))
         noise = truth()["noise"]
         valid = noise["events"] + noise["duplicates"]  # the publisher sends re-sent events too: the worker drops them
         assert f"sent: {valid}, acknowledged: {valid}, failed: 0; rejected: {noise['malformed']} (" in published.stdout
-        wait_caught_up(fresh_kafka, "parity")
+        wait_caught_up(fresh_kafka, "parity", log=log)
         live = exported(fresh_kafka)
     finally:
         stop(worker)
@@ -69,18 +72,54 @@ def test_a_killed_worker_loses_nothing_and_doubles_nothing(fresh_kafka: str, tmp
     """Crash: SIGKILL in the middle of the stream, restart: every finding, one alert id each."""
     config = write_config(tmp_path / "aidmon.toml", "crash")
     aidmon(fresh_kafka, "topics", "create", "--config", str(config))
-    log = tmp_path / "worker.log"
-    worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log)
+    log = tmp_path / "worker.log"  # at INFO: rebalances, recovery and commits, should it fail
+    worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log, log_level="INFO")
     try:
         aidmon(fresh_kafka, "publish", str(require(EVENTS)), "--config", str(config))
         time.sleep(6)  # well into the stream, not at its end
         stop(worker, hard=True)
-        worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log)
-        wait_caught_up(fresh_kafka, "crash")
+        worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log, log_level="INFO")
+        wait_caught_up(fresh_kafka, "crash", log=log)
         live = exported(fresh_kafka)
     finally:
         stop(worker)
     assert_same_alerts_as_replay(live, config, tmp_path)
+
+
+def test_a_killed_detection_process_stops_the_worker_and_a_restart_loses_nothing(
+    fresh_kafka: str, tmp_path: Path
+) -> None:
+    """The detection process killed mid-stream: the worker says so in one line, no
+    traceback, and exits 3; restarted, it gives replay's alerts, one id each."""
+    config = write_config(tmp_path / "aidmon.toml", "child")
+    aidmon(fresh_kafka, "topics", "create", "--config", str(config))
+    log = tmp_path / "worker.log"
+    worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log)
+    try:
+        [child] = detection_processes(worker.pid)
+        aidmon(fresh_kafka, "publish", str(require(EVENTS)), "--config", str(config))
+        time.sleep(3)
+        os.kill(child, signal.SIGKILL)
+        assert worker.wait(timeout=60) == 3, "the worker went on without its detection process, or exited 0"
+        said = log.read_text(errors="replace")
+        assert said.count("the detection process has ended") == 1 and "Traceback" not in said, said[-3000:]
+        worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log)
+        wait_caught_up(fresh_kafka, "child", log=log)
+        live = exported(fresh_kafka)
+    finally:
+        stop(worker)
+    assert_same_alerts_as_replay(live, config, tmp_path)
+
+
+def detection_processes(worker: int, timeout: float = 30) -> list[int]:
+    """The worker's child processes (its detection process), once it has forked it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{worker}/task/{worker}/children").read_text().split()
+        if children:
+            return [int(pid) for pid in children]
+        time.sleep(0.2)
+    raise AssertionError(f"worker {worker} started no detection process in {timeout:.0f} s")
 
 
 def test_two_workers_split_the_partitions_and_agree_with_one(fresh_kafka: str, tmp_path: Path) -> None:
@@ -95,7 +134,7 @@ def test_two_workers_split_the_partitions_and_agree_with_one(fresh_kafka: str, t
     try:
         time.sleep(8)  # both join the group before the stream comes
         aidmon(fresh_kafka, "publish", str(require(EVENTS)), "--config", str(config))
-        wait_caught_up(fresh_kafka, "pair")
+        wait_caught_up(fresh_kafka, "pair", log=log)
         admin = KafkaAdminClient(bootstrap_servers=fresh_kafka.removeprefix("kafka://"))
         try:
             members = admin.describe_groups(["pair"])["pair"]["members"]
@@ -115,7 +154,8 @@ def test_malformed_messages_are_dead_lettered_and_the_worker_goes_on(fresh_kafka
 
     config = write_config(tmp_path / "aidmon.toml", "bad")
     aidmon(fresh_kafka, "topics", "create", "--config", str(config))
-    worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", tmp_path / "worker.log")
+    log = tmp_path / "worker.log"
+    worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log)
     bootstrap = fresh_kafka.removeprefix("kafka://")
     try:
         producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
@@ -131,7 +171,7 @@ def test_malformed_messages_are_dead_lettered_and_the_worker_goes_on(fresh_kafka
             producer.send("aid.events.v1", key=b"DP-X", value=json.dumps(event).encode())
         producer.flush()
         producer.close()
-        wait_caught_up(fresh_kafka, "bad")
+        wait_caught_up(fresh_kafka, "bad", log=log)
         rejects = rejected(fresh_kafka)
         live = exported(fresh_kafka)
         assert worker.poll() is None, "the worker died"
@@ -149,7 +189,8 @@ def test_batches_give_the_alerts_of_single_events(fresh_kafka: str, tmp_path: Pa
 
     config = write_config(tmp_path / "aidmon.toml", "batch")
     aidmon(fresh_kafka, "topics", "create", "--config", str(config))
-    worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", tmp_path / "worker.log")
+    log = tmp_path / "worker.log"
+    worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log)
     bootstrap = fresh_kafka.removeprefix("kafka://")
     try:
         published = aidmon(fresh_kafka, "publish", str(require(EVENTS)), "--batch", "300", "--config", str(config))
@@ -164,7 +205,7 @@ def test_batches_give_the_alerts_of_single_events(fresh_kafka: str, tmp_path: Pa
                       headers=[("content-type", b"application/cloudevents-batch+json")])
         producer.flush()
         producer.close()
-        wait_caught_up(fresh_kafka, "batch")
+        wait_caught_up(fresh_kafka, "batch", log=log)
         rejects = rejected(fresh_kafka)
         live = exported(fresh_kafka)
     finally:

@@ -11,14 +11,13 @@ import signal
 import pytest
 
 from schemas.events import Event
-from schemas.exceptions import WorkerError
+from schemas.exceptions import DetectionGoneError, DetectionProcessError
 from streams.settings import Settings
 from streams.worker.detection import (
     CHECKPOINT_ITEMS,
     CHECKPOINT_SECONDS,
     QUIET_SECONDS,
     Detection,
-    DetectionGone,
     Unacknowledged,
 )
 from streams.worker.lanes import route
@@ -80,7 +79,7 @@ def test_a_failed_request_is_an_error_and_the_child_goes_on() -> None:
     async def run() -> None:
         detection = Detection(Settings(), None)
         try:
-            with pytest.raises(WorkerError, match="no request 'nonsense'"):
+            with pytest.raises(DetectionProcessError, match="no request 'nonsense'"):
                 await detection._ask(("nonsense",))
             outcome = await detection.apply(0, 0, _message(dispatch), _no_rows, 1)
             assert outcome.items == 1 and outcome.rejected == []
@@ -105,7 +104,7 @@ def test_bytes_that_are_no_lanes_message_are_skipped() -> None:
 
 
 def test_a_dead_child_is_noticed() -> None:
-    """Once the child is killed, the next request raises DetectionGone with its exit status."""
+    """Once the child is killed, the next request raises DetectionGoneError with its exit status."""
     dispatch, _ = _short_delivery()
 
     async def run() -> None:
@@ -113,7 +112,7 @@ def test_a_dead_child_is_noticed() -> None:
         try:
             await detection.apply(0, 0, _message(dispatch), _no_rows, 1)
             os.kill(detection.pid, signal.SIGKILL)
-            with pytest.raises(DetectionGone, match="has ended"):
+            with pytest.raises(DetectionGoneError, match="has ended"):
                 await detection.checkpoint()
         finally:
             await detection.stop()
