@@ -68,6 +68,8 @@ def build_app(
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
         ctx.gone.difference_update(assigned)
+        for tp in assigned:  # read from where the group committed
+            ctx.continuity.forget(tp)
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def on_shutdown(app: faust.App, **kwargs: Any) -> None:

@@ -32,6 +32,7 @@ from streams.kafka.watch import BrokerWatch
 from streams.outputs.metrics import Metrics, create
 from streams.settings import KafkaSettings, Settings
 from streams.worker.changelog import ChangelogWriter
+from streams.worker.continuity import Continuity
 from streams.worker.detection import Detection, Unacknowledged
 from streams.worker.outbox import Outbox
 from streams.worker.progress import HandledOffsets, Progress
@@ -86,6 +87,7 @@ class WorkerContext:
     decode: Decoder  # publishers' events, raw beneficiary ids pseudonymised
     changelog: ChangelogWriter  # the state table's changelog, written at checkpoints
     outbox: Outbox  # what `route` has for the lanes
+    continuity: Continuity  # every lanes message in order: holes in what Faust hands over are read again
     broker: BrokerWatch  # whether the broker answers: /readyz, aidmon_broker_up, one line per change
     flushing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one flush of the outbox at a time
     checkpointing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one checkpoint at a time
@@ -128,7 +130,7 @@ class WorkerContext:
             progress=Progress(), offsets=HandledOffsets(), registry=registry, metrics=metrics,
             pseudonymiser=pseudonymiser, decode=Decoder(pseudonymiser),
             changelog=ChangelogWriter(settings.broker, state_changelog(kafka.app_id)),
-            outbox=Outbox(),
+            outbox=Outbox(), continuity=Continuity(app),
             broker=BrokerWatch(settings.broker, lambda up: metrics.broker_up.set(1 if up else 0)),
         )
 

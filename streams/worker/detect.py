@@ -41,6 +41,8 @@ async def detect_alerts(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> Non
     detection, alerts = ctx.detection, ctx.topics.alerts
     async for event in stream.noack().events():  # type: ignore[attr-defined]
         message = event.message
+        if not await ctx.continuity.admit(message.tp, message.offset):
+            continue  # read past a hole (it is read again), or read again after one
         ctx.offsets.handled(message)
         try:
             outcome = await detection.apply(message.partition, message.offset, message.value or b"", ctx.rows,
@@ -130,6 +132,7 @@ async def on_revoked(ctx: WorkerContext, revoked: set[TP]) -> None:
     await checkpoint(ctx)
     await ctx.detection.forget(lost)
     for tp in revoked:
+        ctx.continuity.forget(tp)
         ctx.offsets.forget(tp.topic, tp.partition)
         if tp.topic == EVENTS:
             ctx.progress.forget(tp.partition)
