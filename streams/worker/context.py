@@ -87,7 +87,7 @@ class WorkerContext:
     decode: Decoder  # publishers' events, raw beneficiary ids pseudonymised
     changelog: ChangelogWriter  # the state table's changelog, written at checkpoints
     outbox: Outbox  # what `route` has for the lanes
-    continuity: Continuity  # every lanes message in order: holes in what Faust hands over are read again
+    continuity: Continuity  # every message in order: holes in what Faust hands the agents are read again
     broker: BrokerWatch  # whether the broker answers: /readyz, aidmon_broker_up, one line per change
     flushing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one flush of the outbox at a time
     checkpointing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one checkpoint at a time

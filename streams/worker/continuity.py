@@ -1,12 +1,13 @@
-"""`Continuity`: every lanes message, in order, from where the group committed.
+"""`Continuity`: every message of aid.events.v1 and of the lanes, in order, from where the
+group committed.
 
-Faust's consumer can hand `detect` a partition's messages with a hole in them: on a
+Faust's consumer can hand an agent a partition's messages with a hole in them: on a
 worker's start, messages fetched while the table is being recovered are dropped when
 the stream partitions are sought to their committed offsets, and fetching goes on after
 them (measured in the live crash tests: a partition whose committed offset was 67 began
 at 81). Faust then records the hole as a gap and commits over it, so the events of the
-missing messages would be lost without a trace. `detect` asks `Continuity` about each
-message: the next one expected is processed; one past it means a hole, and the partition
+missing messages would be lost without a trace. `route` and `detect` ask `Continuity`
+about each message: the next one expected is processed; one past it means a hole, and the partition
 is sought back to the first missing offset (Faust's record of the gap is dropped, so
 that no commit passes over it) while the messages read past the hole are skipped until
 the missing one comes; one before it was processed already (read again after a seek).
@@ -27,7 +28,7 @@ SEEK_AGAIN_SECONDS = 5.0
 
 
 class Continuity:
-    """The next lanes offset expected per partition, and the seeks back over holes."""
+    """The next offset expected per partition, and the seeks back over holes."""
 
     def __init__(self, app: Any, clock: Callable[[], float] = time.monotonic) -> None:
         self._app = app  # its consumer is read when needed (Faust builds it when the app starts)
@@ -55,8 +56,8 @@ class Continuity:
         sought = self._sought.get(tp)
         now = self._clock()
         if sought is None or sought[0] != expected or now - sought[1] >= SEEK_AGAIN_SECONDS:
-            log.warning("lanes partition %d: the consumer skipped offsets %d to %d; reading them again",
-                        tp.partition, expected, offset - 1)
+            log.warning("%s[%d]: the consumer skipped offsets %d to %d; reading them again",
+                        tp.topic, tp.partition, expected, offset - 1)
             self._sought[tp] = (expected, now)
             consumer = self._app.consumer
             gaps = getattr(consumer, "_gap", None)

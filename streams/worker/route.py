@@ -33,6 +33,8 @@ async def route_events(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> None
     """The `route` agent: each message of aid.events.v1 to the outbox, or to the rejects."""
     async for event in stream.noack().events():  # type: ignore[attr-defined]
         message = event.message
+        if not await ctx.continuity.admit(message.tp, message.offset):
+            continue  # read past a hole (it is read again), or read again after one
         ctx.offsets.handled(message)
         try:
             await take_in(ctx, message)
