@@ -63,7 +63,7 @@ class Continuity:
             gaps = getattr(consumer, "_gap", None)
             if gaps is not None:
                 gaps.pop(tp, None)  # Faust would commit over the hole
-            await consumer.seek(tp, expected)
+            await consumer.seek_wait({tp: expected})  # in the consumer's own thread (seek() is not)
         return False
 
     def _committed(self, tp: TP) -> int | None:

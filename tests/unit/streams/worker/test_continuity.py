@@ -15,15 +15,15 @@ LANES = TP("app-lanes", 2)
 
 
 class Consumer:
-    """The parts of Faust's consumer `Continuity` reads: its committed offsets, its gaps, seek()."""
+    """The parts of Faust's consumer `Continuity` reads: its committed offsets, its gaps, seek_wait()."""
 
     def __init__(self, committed: int | None) -> None:
         self._committed_offset = {LANES: committed}
         self._gap: dict[TP, Any] = {LANES: "a gap Faust would commit over"}
         self.sought: list[tuple[TP, int]] = []
 
-    async def seek(self, tp: TP, offset: int) -> None:
-        self.sought.append((tp, offset))
+    async def seek_wait(self, partitions: dict[TP, int]) -> None:
+        self.sought.extend(partitions.items())
 
 
 def _admitted(continuity: Continuity, offsets: list[int]) -> list[int]:
