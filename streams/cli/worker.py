@@ -5,7 +5,8 @@ settings and the pseudonymisation secret (exit 2), the broker answers (exit 1), 
 the worker reads and writes exist (exit 1; `--create-topics` creates the missing ones
 instead), the sanctions list (exit 2). Faust's worker then runs with `KafkaNoiseFilter` on its
 log handlers, so that a broker going away costs a few lines a minute, not thousands a second.
-A worker that stops on its own (its detection process ended: one line says so) exits 3.
+A worker that stops on its own (its detection process ended, or its consumer skipped
+messages: one line says which) exits 3, to be restarted.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from streams.kafka.noise import quiet_kafka_clients
 from streams.kafka.topics import create_topics, topic_specs
 from streams.settings import Settings
 
-WORKER_FAILED = 3  # the exit status of a worker that stopped on its own (its detection process ended)
+WORKER_FAILED = 3  # the exit status of a worker that stopped on its own, to be restarted
 
 
 def run_worker(args: argparse.Namespace, settings: Settings) -> int:

@@ -9,6 +9,9 @@ object in it changes its own state; the agents are functions over it
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import signal
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -36,6 +39,8 @@ from streams.worker.continuity import Continuity
 from streams.worker.detection import Detection, Unacknowledged
 from streams.worker.outbox import Outbox
 from streams.worker.progress import HandledOffsets, Progress
+
+log = logging.getLogger("aidmon.worker")
 
 # Every topic of the worker carries bytes as they are: the agents decode and encode themselves.
 RAW_BYTES: Final[dict[str, Any]] = {
@@ -87,7 +92,7 @@ class WorkerContext:
     decode: Decoder  # publishers' events, raw beneficiary ids pseudonymised
     changelog: ChangelogWriter  # the state table's changelog, written at checkpoints
     outbox: Outbox  # what `route` has for the lanes
-    continuity: Continuity  # every message in order: holes in what Faust hands the agents are read again
+    continuity: Continuity  # every message in order: a hole in what Faust hands the agents stops the worker
     broker: BrokerWatch  # whether the broker answers: /readyz, aidmon_broker_up, one line per change
     flushing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one flush of the outbox at a time
     checkpointing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one checkpoint at a time
@@ -102,6 +107,15 @@ class WorkerContext:
         for event in events:
             if not gone or event.message.tp not in gone:
                 event.ack()
+
+    def stop(self, reason: str) -> None:
+        """The worker cannot go on: one line, then the shutdown a SIGTERM asks for; the
+        command exits with status 3 (`failure`), and a restart reads on from the commit."""
+        if not self.failure:
+            log.critical("%s: the worker stops; what it did not acknowledge is processed again after a restart",
+                         reason)
+            self.failure.append(reason)
+            os.kill(os.getpid(), signal.SIGTERM)
 
     def sources(self) -> int:
         """How many partitions aid.events.v1 has, as the consumer knows it (as configured before it does)."""

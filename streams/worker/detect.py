@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
 import time
 
 import faust
@@ -41,14 +39,16 @@ async def detect_alerts(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> Non
     detection, alerts = ctx.detection, ctx.topics.alerts
     async for event in stream.noack().events():  # type: ignore[attr-defined]
         message = event.message
-        if not await ctx.continuity.admit(message.tp, message.offset):
-            continue  # read past a hole (it is read again), or read again after one
+        missing = ctx.continuity.hole(message.tp, message.offset)
+        if missing is not None:
+            ctx.stop(f"{message.topic}[{message.partition}]: the consumer skipped offsets {missing[0]} to {missing[1]}")
+            return
         ctx.offsets.handled(message)
         try:
             outcome = await detection.apply(message.partition, message.offset, message.value or b"", ctx.rows,
                                             ctx.sources())
         except DetectionGoneError as exc:
-            await _stop(ctx, exc)
+            ctx.stop(str(exc))
             return
         except DetectionProcessError as exc:  # e.g. no monitor could be built from the table
             log.error("detection failed at %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc)
@@ -66,19 +66,12 @@ async def detect_alerts(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> Non
             try:
                 await checkpoint(ctx)
             except DetectionGoneError as exc:
-                await _stop(ctx, exc)
+                ctx.stop(str(exc))
                 return
             except DetectionProcessError as exc:  # its messages wait for a checkpoint that works
                 log.error("checkpoint failed: %s", exc)
 
 
-async def _stop(ctx: WorkerContext, exc: DetectionGoneError) -> None:
-    """The worker cannot detect any more: one line, then the shutdown a SIGTERM asks for
-    (the command exits with an error: `ctx.failure`)."""
-    if not ctx.failure:
-        log.critical("%s: the worker stops; what it did not acknowledge is processed again after a restart", exc)
-        ctx.failure.append(str(exc))
-        os.kill(os.getpid(), signal.SIGTERM)
 
 
 async def checkpoint(ctx: WorkerContext) -> None:

@@ -33,8 +33,10 @@ async def route_events(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> None
     """The `route` agent: each message of aid.events.v1 to the outbox, or to the rejects."""
     async for event in stream.noack().events():  # type: ignore[attr-defined]
         message = event.message
-        if not await ctx.continuity.admit(message.tp, message.offset):
-            continue  # read past a hole (it is read again), or read again after one
+        missing = ctx.continuity.hole(message.tp, message.offset)
+        if missing is not None:
+            ctx.stop(f"{message.topic}[{message.partition}]: the consumer skipped offsets {missing[0]} to {missing[1]}")
+            return
         ctx.offsets.handled(message)
         try:
             await take_in(ctx, message)

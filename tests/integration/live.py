@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,13 +97,17 @@ def detection_lag(broker: str, app_id: str) -> int | None:
 
 
 def wait_caught_up(
-    broker: str, app_id: str, timeout: float = 240, settle: float = 6.0, log: Path | None = None
+    broker: str, app_id: str, timeout: float = 240, settle: float = 6.0, log: Path | None = None,
+    running: subprocess.Popen[bytes] | None = None,
 ) -> None:
     """Until the group has no lag on the topics the detectors read, then `settle` more
     seconds (idle marks, the last judgements and a checkpoint); fails after `timeout`,
-    with the end of the workers' `log` if given."""
+    with the end of the workers' `log` if given; raises `WorkerStopped` if the `running`
+    worker exits with status 3."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if running is not None and running.poll() == 3:
+            raise WorkerStopped()
         try:
             if detection_lag(broker, app_id) == 0:
                 time.sleep(settle)
@@ -115,6 +119,25 @@ def wait_caught_up(
     tail = "\n".join(log.read_text(errors="replace").splitlines()[-60:]) if log is not None and log.exists() else ""
     raise AssertionError(f"the worker group {app_id} did not catch up in {timeout:.0f} s: "
                          f"{group_lag(broker, app_id)}\nthe end of the workers' log:\n{tail}")
+
+
+def wait_caught_up_supervised(
+    broker: str, app_id: str, worker: subprocess.Popen[bytes], start: Callable[[], subprocess.Popen[bytes]],
+    log: Path, restarts: int = 3,
+) -> subprocess.Popen[bytes]:
+    """`wait_caught_up`, restarting the worker when it stops on its own (exit status 3), as
+    its supervisor would; the worker running at the end (to stop)."""
+    for _ in range(restarts + 1):
+        try:
+            wait_caught_up(broker, app_id, log=log, running=worker)
+            return worker
+        except WorkerStopped:
+            worker = start()
+    raise AssertionError(f"the worker stopped on its own {restarts + 1} times")
+
+
+class WorkerStopped(Exception):
+    """The worker exited with status 3 (it stopped on its own, to be restarted)."""
 
 
 def exported(broker: str) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from tests.integration.live import (
     start_worker,
     stop,
     wait_caught_up,
+    wait_caught_up_supervised,
     write_config,
 )
 from tests.paths import SAMPLE, require
@@ -78,8 +80,11 @@ def test_a_killed_worker_loses_nothing_and_doubles_nothing(fresh_kafka: str, tmp
         aidmon(fresh_kafka, "publish", str(require(EVENTS)), "--config", str(config))
         time.sleep(6)  # well into the stream, not at its end
         stop(worker, hard=True)
-        worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log, log_level="INFO")
-        wait_caught_up(fresh_kafka, "crash", log=log)
+
+        def start() -> subprocess.Popen[bytes]:
+            return start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log, log_level="INFO")
+
+        worker = wait_caught_up_supervised(fresh_kafka, "crash", start(), start, log)
         live = exported(fresh_kafka)
     finally:
         stop(worker)
@@ -103,8 +108,11 @@ def test_a_killed_detection_process_stops_the_worker_and_a_restart_loses_nothing
         assert worker.wait(timeout=60) == 3, "the worker went on without its detection process, or exited 0"
         said = log.read_text(errors="replace")
         assert said.count("the detection process has ended") == 1 and "Traceback" not in said, said[-3000:]
-        worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log)
-        wait_caught_up(fresh_kafka, "child", log=log)
+
+        def start() -> subprocess.Popen[bytes]:
+            return start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log)
+
+        worker = wait_caught_up_supervised(fresh_kafka, "child", start(), start, log)
         live = exported(fresh_kafka)
     finally:
         stop(worker)
