@@ -66,6 +66,7 @@ class Detection:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._loaded: set[int] = set()
+        self._exit_code: int | None = None
 
     async def apply(self, partition: int, offset: int, value: bytes, rows: Callable[[int], dict[bytes, bytes]],
                     sources: int) -> Outcome:
@@ -101,15 +102,20 @@ class Detection:
             await asyncio.sleep(0.05)
         if self.exit_code() is None:
             os.kill(self.pid, signal.SIGKILL)
-            await asyncio.to_thread(os.waitpid, self.pid, 0)
+            _, status = await asyncio.to_thread(os.waitpid, self.pid, 0)
+            self._exit_code = os.waitstatus_to_exitcode(status)
 
     def exit_code(self) -> int | None:
-        """The detection process's exit status if it has ended (and is reaped), else None."""
-        try:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-        except ChildProcessError:
-            return -1  # reaped already
-        return os.waitstatus_to_exitcode(status) if pid else None
+        """The detection process's exit status once it has ended (reaped then), else None;
+        a negative status is the signal that ended it."""
+        if self._exit_code is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return None
+            if pid:
+                self._exit_code = os.waitstatus_to_exitcode(status)
+        return self._exit_code
 
     async def _ask(self, request: tuple[Any, ...]) -> Any:
         async with self._lock:
