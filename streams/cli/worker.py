@@ -5,8 +5,8 @@ settings and the pseudonymisation secret (exit 2), the broker answers (exit 1), 
 the worker reads and writes exist (exit 1; `--create-topics` creates the missing ones
 instead), the sanctions list (exit 2). Faust's worker then runs with `KafkaNoiseFilter` on its
 log handlers, so that a broker going away costs a few lines a minute, not thousands a second.
-A worker that stops on its own (its detection process ended, or its consumer skipped
-messages: one line says which) exits 3, to be restarted.
+A worker that stops on its own (its detection process ended: one line says so) exits 3,
+to be restarted.
 """
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ class WorkerContext:
     decode: Decoder  # publishers' events, raw beneficiary ids pseudonymised
     changelog: ChangelogWriter  # the state table's changelog, written at checkpoints
     outbox: Outbox  # what `route` has for the lanes
-    continuity: Continuity  # every message in order: a hole in what Faust hands the agents stops the worker
+    continuity: Continuity  # every message in order: a hole in what Faust hands the agents is read again
     broker: BrokerWatch  # whether the broker answers: /readyz, aidmon_broker_up, one line per change
     flushing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one flush of the outbox at a time
     checkpointing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one checkpoint at a time

@@ -91,11 +91,9 @@ def test_a_killed_worker_loses_nothing_and_doubles_nothing(fresh_kafka: str, tmp
     assert_same_alerts_as_replay(live, config, tmp_path)
 
 
-def test_a_killed_detection_process_stops_the_worker_and_a_restart_loses_nothing(
-    fresh_kafka: str, tmp_path: Path
-) -> None:
+def test_a_killed_detection_process_stops_the_worker_with_one_line(fresh_kafka: str, tmp_path: Path) -> None:
     """The detection process killed mid-stream: the worker says so in one line, no
-    traceback, and exits 3; restarted, it gives replay's alerts, one id each."""
+    traceback, and exits 3 (to be restarted; a restart's alerts are the crash test's)."""
     config = write_config(tmp_path / "aidmon.toml", "child")
     aidmon(fresh_kafka, "topics", "create", "--config", str(config))
     log = tmp_path / "worker.log"
@@ -106,26 +104,28 @@ def test_a_killed_detection_process_stops_the_worker_and_a_restart_loses_nothing
         time.sleep(3)
         os.kill(child, signal.SIGKILL)
         assert worker.wait(timeout=60) == 3, "the worker went on without its detection process, or exited 0"
-        said = log.read_text(errors="replace")
-        assert said.count("the detection process has ended") == 1 and "Traceback" not in said, said[-3000:]
-
-        def start() -> subprocess.Popen[bytes]:
-            return start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log)
-
-        worker = wait_caught_up_supervised(fresh_kafka, "child", start(), start, log)
-        live = exported(fresh_kafka)
     finally:
         stop(worker)
-    assert_same_alerts_as_replay(live, config, tmp_path)
+    said = log.read_text(errors="replace")
+    assert said.count("the detection process has ended") == 1 and "Traceback" not in said, said[-3000:]
 
 
 def detection_processes(worker: int, timeout: float = 30) -> list[int]:
-    """The worker's child processes (its detection process), once it has forked it."""
+    """The worker's detection process, once it has forked it: a child running the worker's
+    own executable (other children a library may run briefly run another; the command
+    line is no guide, Faust retitles the worker)."""
+    executable = os.readlink(f"/proc/{worker}/exe")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        children = Path(f"/proc/{worker}/task/{worker}/children").read_text().split()
-        if children:
-            return [int(pid) for pid in children]
+        forked = []
+        for pid in Path(f"/proc/{worker}/task/{worker}/children").read_text().split():
+            try:
+                if os.readlink(f"/proc/{pid}/exe") == executable:
+                    forked.append(int(pid))
+            except OSError:
+                continue  # a child that has just ended
+        if forked:
+            return forked
         time.sleep(0.2)
     raise AssertionError(f"worker {worker} started no detection process in {timeout:.0f} s")
 
