@@ -35,7 +35,7 @@ from streams.kafka.watch import BrokerWatch
 from streams.outputs.metrics import Metrics, create
 from streams.settings import KafkaSettings, Settings
 from streams.worker.changelog import ChangelogWriter
-from streams.worker.continuity import Continuity
+from streams.worker.continuity import Continuity, DirectReader
 from streams.worker.detection import Detection, Unacknowledged
 from streams.worker.outbox import Outbox
 from streams.worker.progress import HandledOffsets, Progress
@@ -144,7 +144,7 @@ class WorkerContext:
             progress=Progress(), offsets=HandledOffsets(), registry=registry, metrics=metrics,
             pseudonymiser=pseudonymiser, decode=Decoder(pseudonymiser),
             changelog=ChangelogWriter(settings.broker, state_changelog(kafka.app_id)),
-            outbox=Outbox(), continuity=Continuity(app),
+            outbox=Outbox(), continuity=Continuity(app, DirectReader(settings.broker, kafka.app_id)),
             broker=BrokerWatch(settings.broker, lambda up: metrics.broker_up.set(1 if up else 0)),
         )
 

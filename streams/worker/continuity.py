@@ -7,15 +7,15 @@ committed offsets: a batch fetched in between is still being handed over after t
 and as it goes Faust records its offsets as read, so the messages fetched again from the
 committed offset are dropped as read already, and delivery goes on after the batch (seen
 at every restart with a lanes backlog: partitions committed at 65 began at 72 to 78).
-Faust also records the hole as a gap and commits over it: the events of the missing
-messages would be lost without a trace.
+Faust would not commit past such a hole either: the partition's lag would stay for ever.
 
 `route` and `detect` ask `Continuity` about each message. The next expected one is
-processed. One past it means a hole: the partition is sought back to the first missing
-offset, in the consumer's own thread and without waiting for it (the agent must go on
-taking the rest of the stale batch), and each message of that batch is skipped, putting
-Faust's record of what was read back to the hole and dropping its record of the gap, until
-the missing message comes. One before it was processed already.
+processed. One before it was processed already. One past it means a hole: the missing
+messages are read by a consumer of their own (`DirectReader`: no group, the partition
+assigned by hand), handed back to be processed first, and recorded as a gap in Faust's
+consumer, so that its commit goes past them once the messages after them are
+acknowledged. Faust's own consumer is not sought back: a seek racing the stale batch
+stalled partitions.
 """
 
 from __future__ import annotations
@@ -23,66 +23,134 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from faust.types import TP
+from faust.types import TP, Message
+
+from schemas.exceptions import WorkerError
+from streams.kafka.topics import bootstrap_servers
 
 log = logging.getLogger("aidmon.worker")
 
-SEEK_AGAIN_SECONDS = 10.0
+READ_TIMEOUT_SECONDS = 60.0  # a hole the broker does not give back within this stops the worker
+
+
+class Reader(Protocol):
+    """Reads a partition outside Faust's consumer."""
+
+    async def committed(self, tp: TP) -> int | None:
+        """The group's committed offset of `tp`, None if it has none."""
+
+    async def read(self, tp: TP, first: int, end: int) -> list[Message]:
+        """The messages at offsets [first, end) of `tp`."""
 
 
 class Continuity:
-    """The next offset expected per partition, and the seeks back over holes."""
+    """The next offset expected per partition; holes read again by `reader`."""
 
-    def __init__(self, app: Any, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, app: Any, reader: Reader) -> None:
         self._app = app  # its consumer is read when needed (Faust builds it when the app starts)
+        self._reader = reader
         self._next: dict[TP, int] = {}
-        self._sought: dict[TP, tuple[int, float]] = {}  # partition -> offset sought back to, when
-        self._clock = clock
-        self._tasks: set[asyncio.Task[None]] = set()
 
     def forget(self, tp: TP) -> None:
         """The partition was revoked, or assigned anew: its next owner starts where the group committed."""
         self._next.pop(tp, None)
-        self._sought.pop(tp, None)
 
-    def admit(self, tp: TP, offset: int) -> bool:
-        """Whether the message at `offset` of `tp` is to be processed now (it is then
-        expected to be followed by `offset + 1`); past a hole, seek back over it."""
+    async def before(self, tp: TP, offset: int) -> list[Message] | None:
+        """What to process before the message at `offset` of `tp`: nothing in order, the
+        messages of a hole before it, or None when it was processed already."""
         expected = self._next.get(tp)
         if expected is None:
-            expected = self._committed(tp)
-        consumer = self._app.consumer
-        if expected is None or offset == expected:
-            self._next[tp] = offset + 1
-            if self._sought.pop(tp, None) is not None:
-                self._forget_gap(consumer, tp)  # the stale batch has gone by: no gap of it is left
-            return True
+            expected = await self._start(tp)
         if offset < expected:
-            return False  # processed already
-        read = getattr(consumer, "_read_offset", None)
-        if read is not None:
-            read[tp] = expected  # else the messages fetched again are dropped as read
-        self._forget_gap(consumer, tp)
-        sought, now = self._sought.get(tp), self._clock()
-        if sought is None or sought[0] != expected or now - sought[1] >= SEEK_AGAIN_SECONDS:
-            log.warning("%s[%d]: the consumer skipped offsets %d to %d; reading them again",
-                        tp.topic, tp.partition, expected, offset - 1)
-            self._sought[tp] = (expected, now)
-            task = asyncio.ensure_future(consumer.seek_wait({tp: expected}))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return False
+            return None
+        self._next[tp] = offset + 1
+        if offset == expected:
+            return []
+        log.warning("%s[%d]: the consumer skipped offsets %d to %d; reading them on their own",
+                    tp.topic, tp.partition, expected, offset - 1)
+        missing = await self._reader.read(tp, expected, offset)
+        self._record_gap(tp, expected, offset)
+        return missing
 
-    @staticmethod
-    def _forget_gap(consumer: Any, tp: TP) -> None:
-        gaps = getattr(consumer, "_gap", None)
+    async def _start(self, tp: TP) -> int:
+        """Where the group resumes `tp`: its committed offset as the broker has it (Faust's
+        record of it may be from before the stale batch, or from an earlier assignment),
+        or the log's start if it has none."""
+        committed = await self._reader.committed(tp)
+        if committed is not None:
+            return committed
+        earliest = await self._app.consumer.earliest_offsets(tp)
+        return int(earliest.get(tp) or 0)
+
+    def _record_gap(self, tp: TP, first: int, end: int) -> None:
+        """Faust commits over a gap once the messages after it are acknowledged."""
+        gaps = getattr(self._app.consumer, "_gap", None)
         if gaps is not None:
-            gaps.pop(tp, None)  # Faust would commit over it
+            gaps[tp].addi(first, end)
+            gaps[tp].merge_overlaps()
 
-    def _committed(self, tp: TP) -> int | None:
-        """Where the group resumed `tp` (Faust's record of it; None before any commit)."""
-        committed = getattr(self._app.consumer, "_committed_offset", {}).get(tp)
-        return int(committed) if committed is not None else None
+
+class DirectReader:
+    """Reads the group's committed offsets, and offsets [first, end) of a partition, with
+    clients of its own."""
+
+    def __init__(self, broker: str, group_id: str, timeout_seconds: float = READ_TIMEOUT_SECONDS) -> None:
+        self._broker = broker
+        self._group_id = group_id
+        self._timeout_seconds = timeout_seconds
+
+    async def committed(self, tp: TP) -> int | None:
+        from aiokafka import TopicPartition  # type: ignore[import-untyped]
+        from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
+
+        partition = TopicPartition(tp.topic, tp.partition)
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers(self._broker), client_id="aidmon-holes",
+                                    request_timeout_ms=int(self._timeout_seconds * 1000))
+        deadline = time.monotonic() + self._timeout_seconds
+        try:
+            await admin.start()
+            while True:
+                try:
+                    offsets = await admin.list_consumer_group_offsets(self._group_id, partitions=[partition])
+                    break
+                except Exception as exc:  # e.g. no coordinator yet for a group the broker has not seen
+                    if not getattr(exc, "retriable", False) or time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(0.2)
+        finally:
+            await admin.close()
+        found = offsets.get(partition)
+        return found.offset if found is not None and found.offset >= 0 else None
+
+    async def read(self, tp: TP, first: int, end: int) -> list[Message]:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        partition = TopicPartition(tp.topic, tp.partition)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap_servers(self._broker), group_id=None, enable_auto_commit=False,
+            auto_offset_reset="earliest", client_id="aidmon-holes",
+        )
+        messages: list[Message] = []
+        try:
+            await consumer.start()
+            consumer.assign([partition])
+            consumer.seek(partition, first)
+            deadline = time.monotonic() + self._timeout_seconds
+            while await consumer.position(partition) < end:
+                if time.monotonic() > deadline:
+                    raise WorkerError(f"{tp.topic}[{tp.partition}]: offsets {first} to {end - 1} could not be "
+                                      f"read again within {self._timeout_seconds:.0f} s")
+                batches = await consumer.getmany(partition, timeout_ms=1000)
+                messages += [_message(tp, r) for r in batches.get(partition, ()) if r.offset < end]
+        finally:
+            await consumer.stop()
+        return messages
+
+
+def _message(tp: TP, record: Any) -> Message:
+    """An aiokafka record as the Faust message the agents take."""
+    stamp = record.timestamp / 1000.0 if record.timestamp is not None else None
+    return Message(record.topic, record.partition, record.offset, stamp, record.timestamp_type,  # type: ignore[arg-type]
+                   record.headers, record.key, record.value, record.checksum, tp=tp)

@@ -20,7 +20,7 @@ import logging
 import time
 
 import faust
-from faust.types import TP
+from faust.types import TP, Message
 
 from schemas.exceptions import DetectionGoneError, DetectionProcessError, InvalidEventError
 from streams.kafka.topics import EVENTS
@@ -36,30 +36,23 @@ log = logging.getLogger("aidmon.worker")
 
 async def detect_alerts(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> None:
     """The `detect` agent: each lanes message through the detection process; the alerts out."""
-    detection, alerts = ctx.detection, ctx.topics.alerts
     async for event in stream.noack().events():  # type: ignore[attr-defined]
         message = event.message
-        if not ctx.continuity.admit(message.tp, message.offset):
-            continue  # past a hole (read again once the seek back brings it), or read already
-        ctx.offsets.handled(message)
         try:
-            outcome = await detection.apply(message.partition, message.offset, message.value or b"", ctx.rows,
-                                            ctx.sources())
+            missing = await ctx.continuity.before(message.tp, message.offset)
+        except Exception as exc:  # the broker did not give a hole back
+            ctx.stop(f"{message.topic}[{message.partition}]: {type(exc).__name__}: {exc}")
+            return
+        if missing is None:
+            continue  # read already
+        try:
+            for earlier in missing:  # a hole in what the consumer handed over, read on its own
+                await _detect(ctx, earlier)
+            items = await _detect(ctx, message)
         except DetectionGoneError as exc:
             ctx.stop(str(exc))
             return
-        except DetectionProcessError as exc:  # e.g. no monitor could be built from the table
-            log.error("detection failed at %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc)
-            outcome = Outcome()
-        ctx.unacknowledged.hold(event, outcome.items)
-        for alert_id, value, _ in outcome.again + outcome.changed:
-            await alerts.send(key=alert_id.encode(), value=value)
-        for rejected in outcome.rejected:
-            error = InvalidEventError(rejected.reason, rejected.detail)
-            await reject_at(ctx, rejected.partition, rejected.offset, rejected.body, error, rejected.batch_index)
-        if outcome.rebuilt:
-            ctx.progress.announce_again()
-        _count(ctx.metrics, outcome)
+        ctx.unacknowledged.hold(event, items)
         if ctx.unacknowledged.due():
             try:
                 await checkpoint(ctx)
@@ -68,6 +61,29 @@ async def detect_alerts(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> Non
                 return
             except DetectionProcessError as exc:  # its messages wait for a checkpoint that works
                 log.error("checkpoint failed: %s", exc)
+
+
+async def _detect(ctx: WorkerContext, message: Message) -> int:
+    """One lanes message through the detection process, its alerts and rejects out; how
+    many items it carried."""
+    ctx.offsets.handled(message)
+    try:
+        outcome = await ctx.detection.apply(message.partition, message.offset, message.value or b"", ctx.rows,
+                                            ctx.sources())
+    except DetectionGoneError:
+        raise
+    except DetectionProcessError as exc:  # e.g. no monitor could be built from the table
+        log.error("detection failed at %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc)
+        outcome = Outcome()
+    for alert_id, value, _ in outcome.again + outcome.changed:
+        await ctx.topics.alerts.send(key=alert_id.encode(), value=value)
+    for rejected in outcome.rejected:
+        error = InvalidEventError(rejected.reason, rejected.detail)
+        await reject_at(ctx, rejected.partition, rejected.offset, rejected.body, error, rejected.batch_index)
+    if outcome.rebuilt:
+        ctx.progress.announce_again()
+    _count(ctx.metrics, outcome)
+    return outcome.items
 
 
 

@@ -18,7 +18,7 @@ import logging
 import time
 
 import faust
-from faust.types import TP
+from faust.types import TP, Message
 
 from schemas.exceptions import InvalidEventError
 from streams.kafka.topics import EVENTS
@@ -33,18 +33,29 @@ async def route_events(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> None
     """The `route` agent: each message of aid.events.v1 to the outbox, or to the rejects."""
     async for event in stream.noack().events():  # type: ignore[attr-defined]
         message = event.message
-        if not ctx.continuity.admit(message.tp, message.offset):
-            continue  # past a hole (read again once the seek back brings it), or read already
-        ctx.offsets.handled(message)
         try:
-            await take_in(ctx, message)
-        except Exception as exc:  # an escaping exception would restart the actor
-            log.exception("routing failed at %s[%d]@%d", EVENTS, message.partition, message.offset)
-            error = InvalidEventError("internal_error", type(exc).__name__)
-            await reject(ctx, message, message.value or b"", error)
+            missing = await ctx.continuity.before(message.tp, message.offset)
+        except Exception as exc:  # the broker did not give a hole back
+            ctx.stop(f"{message.topic}[{message.partition}]: {type(exc).__name__}: {exc}")
+            return
+        if missing is None:
+            continue  # read already
+        for earlier in missing:  # a hole in what the consumer handed over, read on its own
+            await _route(ctx, earlier)
+        await _route(ctx, message)
         ctx.outbox.hold(event)
         if ctx.outbox.full:
             await flush(ctx)
+
+
+async def _route(ctx: WorkerContext, message: Message) -> None:
+    ctx.offsets.handled(message)
+    try:
+        await take_in(ctx, message)
+    except Exception as exc:  # an escaping exception would restart the actor
+        log.exception("routing failed at %s[%d]@%d", EVENTS, message.partition, message.offset)
+        error = InvalidEventError("internal_error", type(exc).__name__)
+        await reject(ctx, message, message.value or b"", error)
 
 
 async def flush(ctx: WorkerContext) -> None:

@@ -1,16 +1,17 @@
 """Messages in order from the committed offset: past a hole in what the consumer hands
-over, the partition is sought back and Faust's records of what was read and of the gap are
-put back, until the missing message comes."""
+over, the missing messages are read on their own, processed first and recorded as a gap
+Faust may commit over; what was processed already is skipped."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from types import SimpleNamespace
-from typing import Any
 
-from faust.types import TP
+from faust.types import TP, Message
+from intervaltree import IntervalTree
 
-from streams.worker.continuity import SEEK_AGAIN_SECONDS, Continuity
+from streams.worker.continuity import Continuity
 
 LANES = TP("app-lanes", 2)
 
@@ -18,75 +19,82 @@ LANES = TP("app-lanes", 2)
 class Consumer:
     """The parts of Faust's consumer `Continuity` uses."""
 
+    def __init__(self, earliest: int = 0) -> None:
+        self._gap: defaultdict[TP, IntervalTree] = defaultdict(IntervalTree)
+        self.earliest = earliest
+
+    async def earliest_offsets(self, *tps: TP) -> dict[TP, int]:
+        return {tp: self.earliest for tp in tps}
+
+
+class Reader:
+    """The broker as `Continuity` reads it: a committed offset, and messages by offset."""
+
     def __init__(self, committed: int | None) -> None:
-        self._committed_offset = {LANES: committed}
-        self._read_offset: dict[TP, int] = {}
-        self._gap: dict[TP, Any] = {}
-        self.sought: list[tuple[TP, int]] = []
+        self.committed_offset = committed
+        self.asked = 0
+        self.reads: list[tuple[int, int]] = []
 
-    async def seek_wait(self, partitions: dict[TP, int]) -> None:
-        self.sought.extend(partitions.items())
+    async def committed(self, tp: TP) -> int | None:
+        self.asked += 1
+        return self.committed_offset
+
+    async def read(self, tp: TP, first: int, end: int) -> list[Message]:
+        self.reads.append((first, end))
+        return [Message(tp.topic, tp.partition, offset, 0.0, 0, None, None, b"", None, tp=tp)
+                for offset in range(first, end)]
 
 
-def _admitted(continuity: Continuity, consumer: Consumer, offsets: list[int]) -> list[int]:
-    """The offsets admitted, as the stale batch would hand them over (Faust marking each read)."""
+def _processed(continuity: Continuity, offsets: list[int]) -> list[int]:
+    """The offsets processed, in order, as the consumer hands `offsets` over."""
     async def run() -> list[int]:
-        admitted = []
+        done: list[int] = []
         for offset in offsets:
-            consumer._read_offset[LANES] = offset
-            consumer._gap[LANES] = "the gap Faust recorded"
-            if continuity.admit(LANES, offset):
-                admitted.append(offset)
-            await asyncio.sleep(0)  # the seek task runs
-        return admitted
+            missing = await continuity.before(LANES, offset)
+            if missing is not None:
+                done += [m.offset for m in missing] + [offset]
+        return done
 
     return asyncio.run(run())
 
 
-def test_messages_in_order_from_the_committed_offset_are_all_admitted() -> None:
-    consumer = Consumer(committed=67)
-    continuity = Continuity(SimpleNamespace(consumer=consumer))
-    assert _admitted(continuity, consumer, [67, 68, 69]) == [67, 68, 69] and consumer.sought == []
+def test_messages_in_order_from_the_committed_offset_are_all_processed() -> None:
+    reader = Reader(committed=67)
+    continuity = Continuity(SimpleNamespace(consumer=Consumer()), reader)
+    assert _processed(continuity, [67, 68, 69]) == [67, 68, 69]
+    assert reader.reads == [] and reader.asked == 1
 
 
-def test_past_a_hole_the_partition_is_sought_back_and_read_again() -> None:
-    """81 where 67 was committed: sought back to 67 once; 81..83 skipped with Faust's read
-    offset put back to 67 and its gap dropped each time; then 67 onwards, 81 again, pass;
-    a message read again below the next expected one is skipped."""
-    consumer = Consumer(committed=67)
-    continuity = Continuity(SimpleNamespace(consumer=consumer), clock=lambda: 100.0)
-    assert _admitted(continuity, consumer, [81, 82, 83]) == []
-    assert consumer.sought == [(LANES, 67)]
-    consumer._read_offset[LANES] = 83
-    assert continuity.admit(LANES, 84) is False
-    assert consumer._read_offset[LANES] == 67 and LANES not in consumer._gap
-    assert _admitted(continuity, consumer, [67, *range(68, 85), 70]) == [67, *range(68, 85)]
-    assert consumer.sought == [(LANES, 67)]
+def test_a_hole_is_read_on_its_own_processed_first_and_recorded_as_a_gap() -> None:
+    """81 where 67 was committed: 67 to 80 are read and processed before 81; the messages
+    fetched again from 67 afterwards are skipped; Faust may commit over 67 to 80."""
+    consumer, reader = Consumer(), Reader(committed=67)
+    continuity = Continuity(SimpleNamespace(consumer=consumer), reader)
+    assert _processed(continuity, [81, 82, 67, 68, 83]) == [*range(67, 84)]
+    assert reader.reads == [(67, 81)]
+    assert sorted((i.begin, i.end) for i in consumer._gap[LANES]) == [(67, 81)]
 
 
-def test_a_seek_that_brings_nothing_is_asked_again_after_a_while() -> None:
-    consumer = Consumer(committed=10)
-    now = [0.0]
-    continuity = Continuity(SimpleNamespace(consumer=consumer), clock=lambda: now[0])
-    _admitted(continuity, consumer, [12])
-    now[0] += SEEK_AGAIN_SECONDS / 2
-    _admitted(continuity, consumer, [13])
-    now[0] += SEEK_AGAIN_SECONDS
-    _admitted(continuity, consumer, [14])
-    assert consumer.sought == [(LANES, 10), (LANES, 10)]
+def test_a_hole_within_the_stream_is_read_too() -> None:
+    reader = Reader(committed=5)
+    continuity = Continuity(SimpleNamespace(consumer=Consumer()), reader)
+    assert _processed(continuity, [5, 6, 9, 10]) == [5, 6, 7, 8, 9, 10]
+    assert reader.reads == [(7, 9)]
 
 
 def test_a_partition_forgotten_starts_again_where_the_group_committed() -> None:
-    consumer = Consumer(committed=5)
-    continuity = Continuity(SimpleNamespace(consumer=consumer))
-    assert _admitted(continuity, consumer, [5, 6]) == [5, 6]
+    reader = Reader(committed=5)
+    continuity = Continuity(SimpleNamespace(consumer=Consumer()), reader)
+    assert _processed(continuity, [5, 6]) == [5, 6]
     continuity.forget(LANES)
-    consumer._committed_offset[LANES] = 7
-    assert _admitted(continuity, consumer, [7, 8]) == [7, 8] and consumer.sought == []
+    reader.committed_offset = 9
+    assert _processed(continuity, [9, 10, 8]) == [9, 10]
+    assert reader.reads == [] and reader.asked == 2
 
 
-def test_a_new_group_takes_the_first_message_it_gets() -> None:
-    """No commit yet (Faust records offset 0 as None): whatever comes first is where it starts."""
-    consumer = Consumer(committed=None)
-    continuity = Continuity(SimpleNamespace(consumer=consumer))
-    assert _admitted(continuity, consumer, [3, 4]) == [3, 4]
+def test_a_group_without_a_commit_starts_at_the_log_start() -> None:
+    """No commit yet: a first message past the log's start means the ones before it were skipped."""
+    reader = Reader(committed=None)
+    continuity = Continuity(SimpleNamespace(consumer=Consumer(earliest=2)), reader)
+    assert _processed(continuity, [4, 5]) == [2, 3, 4, 5]
+    assert reader.reads == [(2, 4)]
