@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 from agents.clock import NEVER, EventClock
 from agents.config import DetectorConfig
+from agents.context import subject_context
 from agents.detector import Context, Detector, Site, epoch, timer_due
 from agents.distribution import DuplicateCollectionDetector, OverDistributionDetector
 from agents.feedback import NonReceiptFeedbackDetector
@@ -313,6 +314,11 @@ class Monitor:
         """The latest version of every alert raised so far whose evidence the retention has
         not passed (replay keeps its own record of what it wrote)."""
         return [raised.alert for raised in self._alerts.values()]
+
+    def context(self, kind: str, subject_id: str, at: float) -> dict[str, Any]:
+        """The map of an alert's subject (`agents.context`), zones as in force at `at`."""
+        records: dict[str, Any] = {t: tables[t].get(subject_id) for t, tables in self._state.items()}
+        return subject_context(records, self.zones, self._sites, kind, subject_id, at)
 
     def _apply_reference(self, event: ZoneDeclared | SiteRegistered | PartnerRegistered, ctx: Context) -> list[Finding]:
         found: list[Finding] = []

@@ -24,6 +24,7 @@ from streams.settings import TokenRecord
 log = logging.getLogger("aidmon.api")
 
 STATUS_BODY_BYTES = 64 * 1024  # largest POST /alerts/{alert_id}/status body
+GEOJSON = "application/geo+json"
 
 
 class Stream(ApiView):
@@ -51,6 +52,20 @@ class OneAlert(ApiView):
     async def get(self, request: web.Request, alert_id: str) -> web.Response:
         self.caller(request, "monitor")
         return json_response(_known(self.ctx.book, alert_id).view(with_history=True))
+
+
+class AlertContext(ApiView):
+    """GET /alerts/{alert_id}/context: the alert's map, a GeoJSON FeatureCollection
+    (`agents.context`): the zones in force when it was raised, and what the state holds
+    of its subject. Empty until this worker's detection has a partition."""
+
+    async def get(self, request: web.Request, alert_id: str) -> web.Response:
+        self.caller(request, "monitor")
+        entry = _known(self.ctx.book, alert_id)
+        subject = entry.alert.get("subject") or {}
+        found = await self.ctx.context(str(subject.get("kind")), str(subject.get("id")), entry.raised_at.timestamp())
+        collection = found or {"type": "FeatureCollection", "features": []}
+        return json_response({**collection, "alert_id": alert_id}, content_type=GEOJSON)
 
 
 class ChangeStatus(ApiView):

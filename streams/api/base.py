@@ -51,6 +51,7 @@ class ApiContext:
     publish: Callable[[list[tuple[Event, bytes]]], Awaitable[None]]  # raises when Kafka does not take them
     keep_rejects: Callable[[list[Rejected], str], Awaitable[None]]  # to aid.rejects.v1, with the token's name
     record_change: Callable[[StatusChange], Awaitable[int]]  # the change's offset on the status topic
+    context: Callable[[str, str, float], Awaitable[dict[str, Any] | None]]  # (kind, subject id, at) -> a map
 
 
 class ApiView(View):
@@ -80,8 +81,10 @@ class ApiView(View):
         return self.access.check(request.headers.get("Authorization"), *roles)
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response(data, status=status, headers=headers, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None,
+                  content_type: str = "application/json") -> web.Response:
+    return web.json_response(data, status=status, headers=headers, content_type=content_type,
+                             dumps=lambda v: json.dumps(v, ensure_ascii=False))
 
 
 def read_query(request: web.Request) -> Query:

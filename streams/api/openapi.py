@@ -88,6 +88,25 @@ def _components() -> dict[str, Any]:
         "properties": {"alerts": {"type": "array", "items": _ref("AlertView")},
                        "next": {"type": ["string", "null"], "description": "cursor of the next page; null: the last"}},
     }
+    schemas["AlertContext"] = {
+        "type": "object", "required": ["type", "features", "alert_id"],
+        "description": "GeoJSON FeatureCollection (coordinates [lon, lat]); `properties.role` of a feature: "
+                       "zone, route, origin, destination, position, stop, incident or site",
+        "properties": {
+            "type": {"const": "FeatureCollection"}, "alert_id": {"type": "string"},
+            "at": {"type": "string", "format": "date-time", "description": "when the zones are taken"},
+            "features": {"type": "array", "items": {
+                "type": "object", "required": ["type", "geometry", "properties"],
+                "properties": {"type": {"const": "Feature"},
+                               "geometry": {"type": "object", "required": ["type", "coordinates"],
+                                            "properties": {"type": {"enum": [
+                                                "Point", "LineString", "Polygon", "MultiPolygon"]},
+                                                "coordinates": {"type": "array"}}},
+                               "properties": {"type": "object", "required": ["role"], "properties": {"role": {
+                                   "enum": ["zone", "route", "origin", "destination", "position", "stop",
+                                            "incident", "site"]}}}}}},
+        },
+    }
     schemas["CloudEvent"] = {
         "type": "object", "description": f"One event of the contract (CloudEvents 1.0, structured JSON, "
         f"at most {MAX_EVENT_BYTES} bytes); the JSON Schema of each type is in schemas/json/",
@@ -181,6 +200,16 @@ def _alert_paths(page_limit: int) -> dict[str, Any]:
             "parameters": [ALERT_ID],
             "responses": {"200": _json(_ref("AlertView"), "the alert"), "400": _bad_request(),
                           "404": _error("no such alert"), **SECURED},
+        }},
+        "/alerts/{alert_id}/context": {"get": {
+            "operationId": "getAlertContext",
+            "summary": "the alert's map: a GeoJSON FeatureCollection of the zones in force when it was raised and "
+                       "what the monitor's state holds of its subject (route, positions, stops, incidents, sites); "
+                       "each feature's `properties.role` says what it is; never a beneficiary token",
+            "security": MONITOR, "parameters": [ALERT_ID],
+            "responses": {"200": {"description": "the map (empty until this worker detects on a partition)",
+                                  "content": {"application/geo+json": {"schema": _ref("AlertContext")}}},
+                          "400": _bad_request(), "404": _error("no such alert"), **SECURED},
         }},
         "/alerts/{alert_id}/status": {"post": {
             "operationId": "changeAlertStatus",

@@ -2,7 +2,7 @@
 
     open       GET /healthz  /readyz  /metrics  /openapi.json         streams.api.open_views
     monitor    GET /alerts  /alerts/stream  /alerts/{alert_id}        streams.api.alert_views
-               POST /alerts/{alert_id}/status
+               GET /alerts/{alert_id}/context  POST /alerts/{alert_id}/status
     publisher  POST /events                                           streams.api.event_views
 
 Views are thin: check the token, read the request, call the alert book or the worker's
@@ -17,7 +17,7 @@ import faust
 from faust.web.drivers.aiohttp import Web as AiohttpWeb
 
 from streams.api.access import Access
-from streams.api.alert_views import Alerts, ChangeStatus, OneAlert, Stream
+from streams.api.alert_views import AlertContext, Alerts, ChangeStatus, OneAlert, Stream
 from streams.api.base import ApiContext, ApiView
 from streams.api.event_views import Events
 from streams.api.follow import end_streams_on_shutdown
@@ -34,6 +34,7 @@ ROUTES: tuple[tuple[str, type[ApiView]], ...] = (
     ("/alerts/stream", Stream),
     ("/alerts", Alerts),
     ("/alerts/{alert_id}", OneAlert),
+    ("/alerts/{alert_id}/context", AlertContext),
     ("/alerts/{alert_id}/status", ChangeStatus),
     ("/events", Events),
 )

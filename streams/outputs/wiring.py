@@ -42,7 +42,7 @@ def attach_outputs(ctx: WorkerContext) -> None:
         senders = ApiSenders(topics.events_out, topics.rejects, topics.status)
         context = ApiContext(settings.api, view.book, ctx.metrics, ctx.registry, Decoder(ctx.pseudonymiser),
                              ctx.pseudonymiser, lambda: readiness(app, view, ctx.broker), senders.publish,
-                             senders.keep_rejects, senders.record_change)
+                             senders.keep_rejects, senders.record_change, ctx.detection.context)
         register_api(app, context)
 
 

@@ -89,6 +89,11 @@ class Detection:
             await self._ask(("forget", sorted(partitions & self._loaded)))
             self._loaded -= partitions
 
+    async def context(self, kind: str, subject_id: str, at: float) -> dict[str, Any] | None:
+        """An alert's map, as GeoJSON (`Monitors.context`); None before any partition is here."""
+        found: dict[str, Any] | None = await self._ask(("context", kind, subject_id, at))
+        return found
+
     async def stop(self, timeout: float = 5.0) -> None:
         """Close the pipe, so that the detection process ends; wait for it."""
         if self._writer is not None:

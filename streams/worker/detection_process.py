@@ -8,6 +8,7 @@ same way:
     ("apply", partition, offset, value)  -> Outcome   a lanes message, as read
     ("checkpoint",)                      -> Rows      the state changed since the last one
     ("forget", partitions)               -> None      partitions gone to another worker
+    ("context", kind, subject_id, at)    -> dict|None an alert's map (`Monitors.context`)
 
 A request that fails is answered with `Failed` and the process goes on. It ends when the
 worker closes the pipe (or dies: the pipe closes with it). The pipes carry only what the
@@ -114,6 +115,8 @@ def handle(monitors: Monitors, request: tuple[Any, ...]) -> Any:
         return monitors.load(*args)
     if kind == "forget":
         return monitors.forget(*args)
+    if kind == "context":
+        return monitors.context(*args)
     raise WorkerError(f"the detection process has no request {kind!r}")
 
 

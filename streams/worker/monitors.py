@@ -23,7 +23,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from agents.monitor import Monitor
 from agents.names import ListedName
@@ -184,6 +184,14 @@ class Monitors:
                     continue
                 self._apply(partition, read.offset, items, applied, replay=True)
         self._apply(partition, offset, done, applied, replay=True)
+
+    def context(self, kind: str, subject_id: str, at: float) -> dict[str, Any] | None:
+        """An alert's map (`agents.context`) from the monitor of its subject's partition; if
+        another worker holds that partition, from any monitor here (zones and sites only);
+        None when none is here yet."""
+        home = self._by_partition.get(partition_of(subject_id, self._settings.kafka.partitions))
+        monitor = home or next(iter(self._by_partition.values()), None)
+        return monitor[0].context(kind, subject_id, at) if monitor is not None else None
 
     def first_raised(self, alerts: list[Alert]) -> list[Alert]:
         """Those of `alerts` not raised before (not updates, not re-sends); they count as raised now."""

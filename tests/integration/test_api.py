@@ -157,6 +157,24 @@ def test_one_alert_or_404(stack: Stack) -> None:
     assert stack.get("/alerts/00000000-0000-0000-0000-000000000000").status_code == 404
 
 
+def test_an_alerts_map_holds_its_zones_route_and_positions_and_never_a_token(stack: Stack) -> None:
+    """A route deviation's map: zones coloured by status, the planned route, the convoy's
+    positions; a beneficiary's: the sites, without its token; GeoJSON [lon, lat] in Mali."""
+    alerts = stack.get("/alerts", typology="route_deviation", limit="1").json()["alerts"]
+    deviation = stack.get(f"/alerts/{alerts[0]['alert_id']}/context")
+    assert deviation.status_code == 200 and deviation.headers["content-type"].startswith("application/geo+json")
+    features = deviation.json()["features"]
+    roles = {f["properties"]["role"] for f in features}
+    assert {"zone", "route", "position", "origin", "destination"} <= roles, roles
+    assert {f["properties"]["status"] for f in features if f["properties"]["role"] == "zone"} >= {"armed_group"}
+    [route] = [f for f in features if f["properties"]["role"] == "route"]
+    assert all(-12.5 < lon < 4.5 and 10 < lat < 25.5 for lon, lat in route["geometry"]["coordinates"])
+    [double] = stack.get("/alerts", typology="duplicate_collection", limit="1").json()["alerts"]
+    collection = stack.get(f"/alerts/{double['alert_id']}/context").json()
+    assert [f for f in collection["features"] if f["properties"]["role"] == "site"]
+    assert double["subject"]["id"] not in json.dumps(collection)
+
+
 def test_lifecycle_is_audited_kept_and_seen_by_every_worker(stack: Stack) -> None:
     """Acknowledge, confirm, resolve: each change an audit record (who, when, what) on the
     compacted status topic; impossible changes are 409; a second worker sees the history."""

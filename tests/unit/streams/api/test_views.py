@@ -52,10 +52,18 @@ class Worker:
     rejects: list[tuple[Rejected, str]] = field(default_factory=list)
     kafka_down: bool = False
     broken: bool = False  # readiness raises, as a bug would
+    no_partition: bool = False  # the detection holds no partition yet: no map
+    maps_asked: list[tuple[str, str, float]] = field(default_factory=list)
 
     def context(self) -> ApiContext:
         return ApiContext(self.settings, self.book, create(self.registry), self.registry, Decoder(PSEUDONYMISER),
-                          PSEUDONYMISER, self.readiness, self.publish, self.keep_rejects, self.record)
+                          PSEUDONYMISER, self.readiness, self.publish, self.keep_rejects, self.record, self.context_of)
+
+    async def context_of(self, kind: str, subject_id: str, at: float) -> dict[str, Any] | None:
+        self.maps_asked.append((kind, subject_id, at))
+        return None if self.no_partition else {"type": "FeatureCollection", "at": "x", "features": [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [1.0, 2.0]},
+             "properties": {"role": "site", "site_id": subject_id}}]}
 
     def readiness(self) -> dict[str, bool]:
         if self.broken:
@@ -195,6 +203,27 @@ def test_status_changes(body: bytes, status: int, error: str | None) -> None:
             assert shown["error"] == error
 
     worker.served(scenario)
+
+
+@pytest.mark.parametrize("no_partition", [False, True])
+def test_an_alerts_map_is_asked_of_the_detection_for_its_subject_and_time(no_partition: bool) -> None:
+    """GET /alerts/{id}/context: the detection's map of the alert's subject at its raise
+    time, as GeoJSON with the alert's id; an empty collection while it has no partition."""
+    worker = Worker(no_partition=no_partition)
+    worker.book.add_alert(alert(4))
+
+    async def scenario(client: TestClient[Any, Any]) -> None:
+        response = await client.get("/alerts/id-004/context", headers=bearer("monitor"))
+        assert response.status == 200 and response.content_type == "application/geo+json"
+        shown = await response.json()
+        assert shown["type"] == "FeatureCollection" and shown["alert_id"] == "id-004"
+        assert [f["properties"]["site_id"] for f in shown["features"]] == ([] if no_partition else ["SHP-1"])
+        missing = await client.get("/alerts/id-999/context", headers=bearer("monitor"))
+        assert missing.status == 404
+        assert (await client.get("/alerts/id-004/context")).status == 401
+
+    worker.served(scenario)
+    assert worker.maps_asked == [("shipment", "SHP-1", 1341100800.0)]
 
 
 def test_a_change_kafka_does_not_take_is_503_with_retry_after_and_a_conflict_is_409() -> None:
