@@ -10,6 +10,7 @@ delivery, and the gauges of the flow.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import faust
@@ -21,6 +22,8 @@ from streams.outputs.deliver import deliver_webhooks
 from streams.outputs.gauges import GAUGE_SECONDS, readiness, update_gauges
 from streams.outputs.senders import ApiSenders
 from streams.worker.context import WorkerContext
+
+log = logging.getLogger("aidmon.worker")
 
 
 def attach_outputs(ctx: WorkerContext) -> None:
@@ -44,6 +47,12 @@ def attach_outputs(ctx: WorkerContext) -> None:
                              ctx.pseudonymiser, lambda: readiness(app, view, ctx.broker), senders.publish,
                              senders.keep_rejects, senders.record_change, ctx.detection.context)
         register_api(app, context)
+
+        @app.task  # type: ignore[untyped-decorator]
+        async def say_where() -> None:
+            url = f"http://{app.conf.web_host}:{app.conf.web_port}"
+            log.info("the monitors' console: %s/ (a monitor token signs in); the API: %s/openapi.json; "
+                     "metrics: %s/metrics", url, url, url)
 
 
 def _attach_deliver(ctx: WorkerContext) -> Any:

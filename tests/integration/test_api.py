@@ -148,6 +148,13 @@ def test_bad_query_parameters_are_400(stack: Stack, params: dict[str, str]) -> N
     assert answer.json()["error"] == "bad_request" and answer.json()["detail"]
 
 
+def test_the_worker_says_where_its_console_api_and_metrics_are(stack: Stack) -> None:
+    """One line at start names the console, the OpenAPI document and the metrics, at the worker's address."""
+    said = stack.log.read_text(errors="replace")
+    assert (f"the monitors' console: {stack.url}/ (a monitor token signs in); the API: {stack.url}/openapi.json; "
+            f"metrics: {stack.url}/metrics") in said
+
+
 def test_one_alert_or_404(stack: Stack) -> None:
     """GET /alerts/{id} gives the alert with its history; an unknown id is 404."""
     first = stack.all_alerts()[0]
