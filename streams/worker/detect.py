@@ -5,7 +5,8 @@ diversion.alerts.v1.
 marks; `streams.worker.outbox`) to the detection process (`streams.worker.detection`) and
 sends the last version of each alert its monitors raised or changed, keyed by alert id,
 and to aid.rejects.v1 the events they would not apply (`expired`) or failed on
-(`internal_error`), with their position in aid.events.v1. After a failure has rebuilt a
+(`internal_error`; all the events of a message it failed on as a whole), with their
+position in aid.events.v1. After a failure has rebuilt a
 monitor, the heartbeat announces every source partition again, as it would to a monitor
 taken over. It acknowledges its messages itself, only after a checkpoint has written the
 state they changed. On taking over a partition it sends again the latest version of the
@@ -22,14 +23,15 @@ import time
 import faust
 from faust.types import TP, Message
 
-from schemas.exceptions import DetectionGoneError, DetectionProcessError, InvalidEventError
+from schemas.exceptions import DetectionGoneError, DetectionProcessError, InvalidEventError, WorkerError
 from streams.kafka.topics import EVENTS
 from streams.outputs.metrics import Metrics
 from streams.worker import route
 from streams.worker.context import WorkerContext
 from streams.worker.detection import QUIET_SECONDS
-from streams.worker.detection_process import Outcome
+from streams.worker.detection_process import Outcome, Rejected
 from streams.worker.intake import reject_at
+from streams.worker.outbox import decode_batch
 
 log = logging.getLogger("aidmon.worker")
 
@@ -74,7 +76,7 @@ async def _detect(ctx: WorkerContext, message: Message) -> int:
         raise
     except DetectionProcessError as exc:  # e.g. no monitor could be built from the table
         log.error("detection failed at %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc)
-        outcome = Outcome()
+        outcome = Outcome(rejected=unapplied(message.value or b"", str(exc)))
     for alert_id, value, _ in outcome.again + outcome.changed:
         await ctx.topics.alerts.send(key=alert_id.encode(), value=value)
     for rejected in outcome.rejected:
@@ -143,6 +145,17 @@ async def on_revoked(ctx: WorkerContext, revoked: set[TP]) -> None:
         ctx.offsets.forget(tp.topic, tp.partition)
         if tp.topic == EVENTS:
             ctx.progress.forget(tp.partition)
+
+
+def unapplied(value: bytes, why: str) -> list[Rejected]:
+    """The events of a lanes message the detection process failed on as a whole, for the
+    rejects (`internal_error`, with their place in aid.events.v1): kept, not lost."""
+    try:
+        items = decode_batch(value)
+    except WorkerError:
+        return []  # not a lanes message: the detection process logged it as such
+    return [Rejected(int(item.source.removeprefix("events-")), item.offset, item.body, item.batch_index,
+                     "internal_error", why) for item in items if item.kind == "event"]
 
 
 def _count(metrics: Metrics, outcome: Outcome) -> None:
