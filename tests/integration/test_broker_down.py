@@ -23,11 +23,20 @@ import pytest
 
 from streams.dev.local_broker import start_broker, stop_broker
 from tests.integration.conftest import free_ports
-from tests.integration.live import AIDMON, stop, wait_caught_up, write_config
+from tests.integration.live import (
+    AIDMON,
+    alert_differences,
+    exported,
+    replay_alerts,
+    stop,
+    wait_caught_up,
+    write_config,
+)
 from tests.paths import ROOT, SAMPLE, require
 
 FAIL_SECONDS = 15.0
-OUTAGE_SECONDS = 20.0
+# 20 s in CI; AIDMON_TEST_OUTAGE_SECONDS=60 gives the minute the issue names (measured so, see BENCHMARKS.md)
+OUTAGE_SECONDS = float(os.environ.get("AIDMON_TEST_OUTAGE_SECONDS", "20"))
 MAX_OUTAGE_LINES = 100
 COMMANDS = [
     ["topics", "create"],
@@ -99,9 +108,10 @@ def aidmon(broker: str, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.kafka
 @pytest.mark.slow
 def test_a_worker_rides_out_a_broker_outage(tmp_path: Path) -> None:
-    """Missing topics are said at once; --create-topics creates them; a 20 s outage under a running
-    worker is one line going, one line back, 503 and aidmon_broker_up 0 meanwhile, under 100 lines
-    of log in all, and the worker catches up afterwards."""
+    """Missing topics are said at once; --create-topics creates them; a 20 s outage (the
+    broker stopped as soon as the events are published) under a running worker is one line
+    going, one line back, 503 and aidmon_broker_up 0 meanwhile, under 100 lines of log in
+    all; the worker catches up afterwards and its alerts equal replay's."""
     data_dir, (port, controller_port, web) = tmp_path / "broker", free_ports(3)
     broker = f"kafka://{start_broker(data_dir, port, controller_port)}"
     worker = None
@@ -123,11 +133,10 @@ def test_a_worker_rides_out_a_broker_outage(tmp_path: Path) -> None:
         worker = start_worker(broker, config, tmp_path, web, "--create-topics")
         url = f"http://127.0.0.1:{web}"
         wait_for(url, (200, "aidmon_broker_up 1.0"), 120)
-        assert aidmon(broker, "publish", str(events), "--config", str(config)).returncode == 0
-
         log = tmp_path / "worker.log"
         before = len(log.read_bytes().splitlines())
-        stop_broker(data_dir)
+        assert aidmon(broker, "publish", str(events), "--config", str(config)).returncode == 0
+        stop_broker(data_dir)  # at once: the worker is in the middle of the events
         went = time.monotonic()
         assert wait_for(url, (503, "aidmon_broker_up 0.0"), 15) < 15
         time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - went)))
@@ -141,6 +150,9 @@ def test_a_worker_rides_out_a_broker_outage(tmp_path: Path) -> None:
         assert sum("does not answer" in line for line in during) == 1, "\n".join(during)
         assert sum("answers again" in line for line in during) == 1, "\n".join(during)
         assert not any("Traceback" in line for line in during), "\n".join(during)
+        differences = alert_differences(exported(broker), replay_alerts(events, require(SAMPLE / "sanctions.xml"),
+                                                                         config, tmp_path / "replay.jsonl"))
+        assert not differences, "\n".join(differences[:40])
     finally:
         if worker is not None:
             stop(worker)
