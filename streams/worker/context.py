@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import faust
-from faust.types import TP, TopicT
+from faust.types import TP, Message, TopicT
 from prometheus_client import CollectorRegistry
 
 from agents.names import ListedName
@@ -116,6 +116,16 @@ class WorkerContext:
                          reason)
             self.failure.append(reason)
             os.kill(os.getpid(), signal.SIGTERM)
+
+    async def before(self, message: Message) -> list[Message] | None:
+        """What `route` or `detect` processes before `message` (`Continuity.before`): the
+        messages of a hole in what the consumer handed over, or nothing; None when it was
+        processed already, or when the hole could not be read and the worker stops."""
+        try:
+            return await self.continuity.before(message.tp, message.offset)
+        except Exception as exc:  # the broker did not give the hole back: nothing past it may pass
+            self.stop(f"{message.topic}[{message.partition}]: {type(exc).__name__}: {exc}")
+            return None
 
     def sources(self) -> int:
         """How many partitions aid.events.v1 has, as the consumer knows it (as configured before it does)."""

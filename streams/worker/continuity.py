@@ -65,13 +65,14 @@ class Continuity:
             expected = await self._start(tp)
         if offset < expected:
             return None
-        self._next[tp] = offset + 1
         if offset == expected:
+            self._next[tp] = offset + 1
             return []
         log.warning("%s[%d]: the consumer skipped offsets %d to %d; reading them on their own",
                     tp.topic, tp.partition, expected, offset - 1)
-        missing = await self._reader.read(tp, expected, offset)
+        missing = await self._reader.read(tp, expected, offset)  # raises: still expected, nothing passes it
         self._record_gap(tp, expected, offset)
+        self._next[tp] = offset + 1
         return missing
 
     async def _start(self, tp: TP) -> int:

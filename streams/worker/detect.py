@@ -40,13 +40,9 @@ async def detect_alerts(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> Non
     """The `detect` agent: each lanes message through the detection process; the alerts out."""
     async for event in stream.noack().events():  # type: ignore[attr-defined]
         message = event.message
-        try:
-            missing = await ctx.continuity.before(message.tp, message.offset)
-        except Exception as exc:  # the broker did not give a hole back
-            ctx.stop(f"{message.topic}[{message.partition}]: {type(exc).__name__}: {exc}")
-            return
+        missing = await ctx.before(message)
         if missing is None:
-            continue  # read already
+            continue  # read already (or the worker stops)
         try:
             for earlier in missing:  # a hole in what the consumer handed over, read on its own
                 await _detect(ctx, earlier)

@@ -33,13 +33,9 @@ async def route_events(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> None
     """The `route` agent: each message of aid.events.v1 to the outbox, or to the rejects."""
     async for event in stream.noack().events():  # type: ignore[attr-defined]
         message = event.message
-        try:
-            missing = await ctx.continuity.before(message.tp, message.offset)
-        except Exception as exc:  # the broker did not give a hole back
-            ctx.stop(f"{message.topic}[{message.partition}]: {type(exc).__name__}: {exc}")
-            return
+        missing = await ctx.before(message)
         if missing is None:
-            continue  # read already
+            continue  # read already (or the worker stops)
         for earlier in missing:  # a hole in what the consumer handed over, read on its own
             await _route(ctx, earlier)
         await _route(ctx, message)

@@ -98,3 +98,27 @@ def test_a_group_without_a_commit_starts_at_the_log_start() -> None:
     continuity = Continuity(SimpleNamespace(consumer=Consumer(earliest=2)), reader)
     assert _processed(continuity, [4, 5]) == [2, 3, 4, 5]
     assert reader.reads == [(2, 4)]
+
+
+def test_a_hole_that_cannot_be_read_lets_nothing_past_it() -> None:
+    """The read fails (the broker is away): the message past the hole and those after it
+    are not processed, each asking for the hole again."""
+    class Failing(Reader):
+        async def read(self, tp: TP, first: int, end: int) -> list[Message]:
+            self.reads.append((first, end))
+            raise ConnectionError("no broker")
+
+    reader = Failing(committed=5)
+    continuity = Continuity(SimpleNamespace(consumer=Consumer()), reader)
+
+    async def run() -> list[str]:
+        outcomes = []
+        for offset in (5, 8, 9):
+            try:
+                outcomes.append(str(await continuity.before(LANES, offset)))
+            except ConnectionError:
+                outcomes.append("failed")
+        return outcomes
+
+    assert asyncio.run(run()) == ["[]", "failed", "failed"]
+    assert reader.reads == [(6, 8), (6, 9)]
