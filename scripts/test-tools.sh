@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The services the tests start themselves, from Debian's packages when missing:
-# Java 17 and Maven (a real Kafka broker from its jars), Prometheus with promtool, and
-# Alertmanager's amtool. Needs root (or sudo) for apt-get the first time; quick after.
+# Java 17 and Maven (a real Kafka broker from its jars), Prometheus with promtool,
+# Alertmanager's amtool, and Chromium with its chromedriver (the console's browser tests).
+# Needs root (or sudo) for apt-get the first time; quick after.
 set -euo pipefail
 
 missing=()
@@ -9,6 +10,8 @@ command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
 { command -v prometheus >/dev/null && command -v promtool >/dev/null; } || missing+=(prometheus)
 command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 
 # Checkers the tests run (Redocly's CLI lints the OpenAPI document, Ajv compiles the JSON
 # Schemas strictly), pinned in scripts/node-tools/ and installed with npm into

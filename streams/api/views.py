@@ -22,6 +22,7 @@ from streams.api.base import ApiContext, ApiView
 from streams.api.event_views import Events
 from streams.api.follow import end_streams_on_shutdown
 from streams.api.open_views import Health, MetricsPage, OpenApi, Ready
+from streams.console import register_console
 
 __all__ = ["ROUTES", "ApiContext", "register_api"]
 
@@ -49,3 +50,4 @@ def register_api(app: faust.App, ctx: ApiContext) -> None:
         app.page(path, name=view.__name__)(bound)
     if isinstance(app.web, AiohttpWeb):  # Faust's default web driver, the one the worker runs
         end_streams_on_shutdown(app.web.web_app, ctx.book)
+    register_console(app)  # the monitors' web console: GET / and /console/{name}
