@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := out/demo
 
-.PHONY: demo test check lint typecheck bench bench-stream soak clean
+.PHONY: demo replay-demo test check lint typecheck bench bench-stream soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## demo: install, write the project's example stream and replay it
+## demo: install, then run the live demo: a local Kafka broker, a worker and the synthetic stream
+## paced by event time, alerts printed as they come (Ctrl-C stops it all; without Java or Maven
+## it replays the same scenario offline); options in DEMO_ARGS, e.g. DEMO_ARGS="--seconds 120"
 demo: $(STAMP)
+	$(BIN)/aidmon demo $(DEMO_ARGS)
+
+## replay-demo: install, write the project's example stream and replay it offline at once
+replay-demo: $(STAMP)
 	$(BIN)/aidmon generate --out $(DEMO)/events.jsonl --truth $(DEMO)/truth.json \
 		--sanctions $(DEMO)/sanctions.xml --shipments 40 --seed 2012
 	$(BIN)/aidmon replay $(DEMO)/events.jsonl --sanctions $(DEMO)/sanctions.xml \

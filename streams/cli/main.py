@@ -3,6 +3,7 @@
     offline  replay, schemas export, generate          (streams.cli.offline)
     live     broker, topics, worker, publish, alerts, lag (streams.cli.live)
     tokens   token create                              (streams.cli.tokens)
+    demo     simulate, demo                            (streams.cli.simulate, streams.cli.demo)
 
 Every command returns its exit status; an `AidmonError` is one line on standard error and
 exit status 2, never a traceback. A broker that does not answer, a missing topic, or a Kafka
@@ -19,8 +20,10 @@ from collections.abc import Sequence
 
 from schemas.exceptions import AidmonError
 from streams.cli.checks import KAFKA_FAILED, kafka_failure
+from streams.cli.demo import add_demo_command
 from streams.cli.live import add_live_commands
 from streams.cli.offline import add_offline_commands
+from streams.cli.simulate import add_simulate_command
 from streams.cli.tokens import add_token_commands
 from streams.kafka.noise import quiet_kafka_clients
 
@@ -59,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_offline_commands(commands)
     add_live_commands(commands)
     add_token_commands(commands)
+    add_simulate_command(commands)
+    add_demo_command(commands)
     return parser
 
 
