@@ -48,7 +48,7 @@ def add_live_commands(commands: Any) -> None:
     publish = commands.add_parser("publish", help="validate a JSONL file and send its events to aid.events.v1")
     publish.add_argument("events", type=Path)
     publish.add_argument("--rate", type=float, help="events per second (default: as fast as acknowledged)")
-    publish.add_argument("--batch", type=_at_least_one, default=1, metavar="N",
+    publish.add_argument("--batch", type=at_least_one, default=1, metavar="N",
                          help="send CloudEvents JSON batches of up to N events a message (default 1: one event each)")
     _broker_and_config(publish)
     publish.set_defaults(run=run_publish)
@@ -71,7 +71,7 @@ def add_live_commands(commands: Any) -> None:
     lag.set_defaults(run=run_lag)
 
 
-def _at_least_one(text: str) -> int:
+def at_least_one(text: str) -> int:
     """An argparse type: a whole number of 1 or more."""
     try:
         value = int(text)

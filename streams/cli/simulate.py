@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.cli.checks import KAFKA_FAILED, broker_answers, topics_exist
+from streams.cli.live import at_least_one
 from streams.dev.simulator import DAY_SECONDS, DEFAULT_SPEED, Simulation, Timed, schedule
 from streams.settings import load_settings
 
@@ -36,7 +37,7 @@ def add_simulate_command(commands: Any) -> None:
 def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     """The scenario's options (the generator's) and the pace's (the simulator's)."""
     parser.add_argument("--seed", type=int, default=DEMO_SEED, help=f"the generator's seed (default {DEMO_SEED})")
-    parser.add_argument("--shipments", type=_positive_int, default=DEMO_SHIPMENTS,
+    parser.add_argument("--shipments", type=at_least_one, default=DEMO_SHIPMENTS,
                         help=f"shipments over July-September 2012 (default {DEMO_SHIPMENTS})")
     parser.add_argument("--mix", default="default", help="default or convoys-and-camps (as `aidmon generate`)")
     parser.add_argument("--clean", action="store_true", help="without the generator's noise (duplicates, bad lines)")
@@ -113,12 +114,3 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text} is not above 0")
     return value
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is less than 1")
-    return value
