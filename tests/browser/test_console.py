@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +12,8 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
 from tests.browser.console import Console, attribute, png_size
-from tests.integration.stack import PUBLISHER_SOURCE, Stack
+from tests.integration.stack import Stack
+from tests.integration.test_api import dispatch
 from tests.paths import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.kafka]
@@ -42,24 +42,6 @@ return [...document.querySelectorAll('body *')].filter(e => !e.closest('svg') &&
   return [e.tagName + '.' + e.className + ': ' + e.textContent.trim().slice(0, 30), ratio, large ? 3 : 4.5];
 }).filter(([, ratio, least]) => ratio < least).map(([what, ratio]) => what + ' ' + ratio.toFixed(2));
 """
-
-
-def dispatch(event_id: str, shipment: str) -> dict[str, Any]:
-    """A shipment.dispatched inside the sample's time span whose transporter is on the sanctions list."""
-    return {
-        "specversion": "1.0", "id": event_id, "source": PUBLISHER_SOURCE, "type": "shipment.dispatched",
-        "time": "2012-07-20T08:00:00Z", "subject": shipment,
-        "data": {
-            "shipment_id": shipment, "waybill": f"WB-{event_id}",
-            "origin": {"site_id": "WH-GAO", "lat": 16.272, "lon": -0.044},
-            "destination": {"site_id": "DP-KIDAL", "lat": 18.441, "lon": 1.408},
-            "transporter": {"partner_id": "PT-BROWSER", "name": SANCTIONED},
-            "consignee": {"partner_id": "PT-003", "name": "Boubacar Keita"},
-            "items": [{"commodity": "sorghum", "unit": "kg", "quantity": 1000.0}],
-            "planned_route": [[-0.044, 16.272], [1.408, 18.441]],
-            "expected_arrival": "2012-07-21T16:00:00Z",
-        },
-    }
 
 
 @pytest.mark.parametrize(("path", "content_type"), SERVED, ids=[path for path, _ in SERVED])
@@ -138,7 +120,7 @@ def test_a_published_event_appears_in_the_list_without_reload(console: Console, 
     """An event published while the list is open raises an alert that appears, marked new, with no reload."""
     console.signed_in(stack.tokens["monitor"])
     console.run("window.notReloaded = true")
-    sent = stack.post("/events", "publisher", json=dispatch("browser-live-1", "SHP-BROWSER-1"))
+    sent = stack.post("/events", "publisher", json=dispatch("browser-live-1", "SHP-BROWSER-1", SANCTIONED))
     assert sent.status_code == 202, sent.text
     item = console.wait(lambda: [li for li in console.find_all("#list-view li[data-alert-id]")
                                  if "SHP-BROWSER-1" in li.text], "the new alert did not appear", seconds=60)[0]
