@@ -22,8 +22,9 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from agents.collection import CollectionRecord
 from agents.detector import Site
-from agents.distribution import CollectionRecord, SiteRecord
+from agents.distribution import SiteRecord
 from agents.geo import ZoneMap
 from agents.movement import RouteRecord, StopRecord
 from agents.security import ExposureRecord

@@ -1,4 +1,5 @@
-"""Distribution sites that hand out more than they have, and people who collect twice."""
+"""Distribution sites that hand out more than they have: more households than the caseload
+allows in a round, or more of a commodity than they received."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple
 
-from agents.config import DuplicateCollectionConfig, OverDistributionConfig
+from agents.config import OverDistributionConfig
 from agents.detector import Context, Detector, Site, timer_due
 from agents.findings import Finding, Proof
 from agents.state import Store
@@ -331,89 +332,3 @@ class OverDistributionDetector(Detector):
             evidence=tuple(evidence),
             raised_at=min(raised),
         )]
-
-
-Visit = tuple[float, str, str]
-"""A beneficiary served once: `time, event_id, site_id`, read by unpacking. A plain tuple:
-see `agents.state`."""
-
-CollectionRecord = dict[str, tuple[Visit, ...]]
-"""A beneficiary's record: round id -> its visits. A plain dict of tuples: there is one per
-beneficiary token, so it is kept as small as it can be."""
-
-
-class DuplicateCollectionDetector(Detector):
-    """The same beneficiary token served more than once in a round, at any sites."""
-
-    typology: ClassVar[Typology] = "duplicate_collection"
-    consumes = frozenset({DistributionRecorded.TYPE})
-    tables = (typology,)
-
-    def __init__(self, config: DuplicateCollectionConfig) -> None:
-        self.config = config
-
-    def expire(self, state: Mapping[str, Store], horizon: float) -> None:
-        """Rounds whose last visit is before `horizon` go, unless they are part of a finding."""
-        table = state[self.typology]
-        least = self.config.min_collections
-        for key, record in list(table.items()):
-            old = [r for r, visits in record.items() if len(visits) < least and max(visits)[0] < horizon]
-            if not old:
-                continue
-            for round_id in old:
-                del record[round_id]
-            if record:
-                table[key] = record
-            else:
-                del table[key]
-
-    def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
-        if not isinstance(event, DistributionRecorded):
-            return []
-        table = state[self.typology]
-        data = event.data
-        key = data.beneficiary
-        record: CollectionRecord | None = table.get(key)
-        visit = (event.at, event.id, data.site_id)
-        if record is None:
-            table[key] = {data.round_id: (visit,)}
-            return []
-        visits = record.get(data.round_id, ())
-        if any(eid == event.id for _, eid, _ in visits):
-            return []
-        visits = record[data.round_id] = (*visits, visit)
-        table[key] = record
-        if len(visits) < self.config.min_collections:
-            return []
-        return [self.judge(key, record)]
-
-    def judge(self, key: str, record: CollectionRecord) -> Finding:
-        evidence = []
-        raised = []
-        rounds = []
-        sites: set[str] = set()
-        for round_id, served in sorted(record.items()):
-            if len(served) < self.config.min_collections:
-                continue
-            visits = sorted(served)
-            rounds.append(f"{len(visits)} times in round {round_id}")
-            reached_at, _, _ = visits[self.config.min_collections - 1]
-            raised.append(reached_at)
-            sites.update(site for _, _, site in visits)
-            evidence += [
-                Proof(eid, DistributionRecorded.TYPE, t, f"served at {site} in round {round_id}")
-                for t, eid, site in visits
-            ]
-        return Finding(
-            typology=self.typology,
-            subject_kind="beneficiary",
-            subject_id=key,
-            severity=self.config.severity,
-            strength=min(1.0, (len(evidence) - 1) / 4),
-            summary=(
-                f"Beneficiary {key} collected {', '.join(rounds)} (at {', '.join(sorted(sites))}); "
-                f"check the registration and the distribution lists for a duplicate card."
-            ),
-            evidence=tuple(evidence),
-            raised_at=min(raised),
-        )

@@ -22,10 +22,11 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from agents.clock import NEVER, EventClock
+from agents.collection import DuplicateCollectionDetector
 from agents.config import DetectorConfig
 from agents.context import subject_context
 from agents.detector import Context, Detector, Site, epoch, timer_due
-from agents.distribution import DuplicateCollectionDetector, OverDistributionDetector
+from agents.distribution import OverDistributionDetector
 from agents.feedback import NonReceiptFeedbackDetector
 from agents.findings import Finding, to_alert
 from agents.geo import ZoneMap, ZoneVersion
