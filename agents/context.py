@@ -24,10 +24,10 @@ from typing import Any
 
 from agents.collection import CollectionRecord
 from agents.detector import Site
-from agents.distribution import SiteRecord
 from agents.geo import ZoneMap
 from agents.movement import RouteRecord, StopRecord
 from agents.security import ExposureRecord
+from agents.site_record import SiteRecord
 
 Feature = dict[str, Any]
 
@@ -91,8 +91,8 @@ def _site(site: Site, record: SiteRecord | None = None) -> Feature:
     properties: dict[str, Any] = {"site_id": site.site_id, "name": site.name, "kind": site.kind,
                                   "caseload_households": site.caseload_households}
     if record is not None:
-        properties["rounds"] = [{"round_id": round_id, "households_served": len(served)}
-                                for round_id, served in sorted(record.rounds.items())]
+        properties["rounds"] = [{"round_id": round_id, "households_served": head.households}
+                                for round_id, head in sorted(record.rounds.items())]
     return _point("site", site.lat, site.lon, **properties)
 
 

@@ -53,12 +53,15 @@ class Context:
 class Detector:
     """One typology: thresholds from `__init__`, then pure calls over state and context.
 
-    `tables` names the mappings it keeps; the monitor hands them over as `state`.
+    `tables` names the mappings it keeps; the monitor hands them over as `state`. `parts`
+    names those of them that hold parts of its records, written before the records at a
+    checkpoint (`agents.monitor.write_rank`).
     """
 
     typology: ClassVar[Typology]
     consumes: ClassVar[frozenset[str]]
     tables: ClassVar[tuple[str, ...]]
+    parts: ClassVar[tuple[str, ...]] = ()
 
     def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         raise NotImplementedError

@@ -3,84 +3,20 @@ allows in a round, or more of a commodity than they received."""
 
 from __future__ import annotations
 
-import bisect
-import heapq
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import ClassVar, NamedTuple
+from collections.abc import Mapping
+from functools import partial
+from typing import ClassVar
 
+from agents.chunks import CHUNK_SIZE, chain, collect
 from agents.config import OverDistributionConfig
-from agents.detector import Context, Detector, Site, timer_due
-from agents.findings import Finding, Proof
+from agents.detector import Context, Detector, timer_due
+from agents.findings import Finding
+from agents.rounds import allowed_households, crossing_of, last_service, round_key, serve
+from agents.site_record import SiteRecord, new_name, site_finding
 from agents.state import Store
-from agents.text import kg, moment
+from agents.stock import DISTRIBUTION, NOTHING, RECEIPT, Excess, Line, by_commodity, fold, place_late, recount
 from schemas.alerts import Typology
 from schemas.events import DistributionRecorded, Event, ShipmentReceived
-from schemas.types import Item
-
-RECEIPT, DISTRIBUTION = 0, 1
-_NOTHING = (0.0, 0.0)
-
-Entry = tuple[float, int, str, float, float, float]
-"""A line of a commodity's stock ledger at a site, with the running totals after it:
-`time, kind (RECEIPT | DISTRIBUTION), event_id, kilograms, received, distributed`, read by
-unpacking. Ledgers are sorted, so receipts come first at equal times. A plain tuple: see
-`agents.state`."""
-
-
-class Excess(NamedTuple):
-    """The first moment a commodity's distributions passed its receipts."""
-
-    time: float
-    event_id: str
-    distributed: float  # kg distributed so far
-    received: float  # kg received so far
-    line: int  # its index in the ledger
-
-
-def _by_commodity(items: Sequence[Item]) -> dict[str, float]:
-    """Kilograms per commodity of an event (a commodity listed twice is one ledger line)."""
-    if len(items) == 1:
-        item = items[0]
-        return {item.commodity: item.kilograms}
-    kilos: dict[str, float] = {}
-    for item in items:
-        kilos[item.commodity] = kilos.get(item.commodity, 0.0) + item.kilograms
-    return kilos
-
-
-def _totals_before(ledger: list[Entry], index: int, base: tuple[float, float]) -> tuple[float, float]:
-    """Kilograms received and distributed before the ledger line at `index` (`base`: before
-    its first line, the totals of the lines the retention took out)."""
-    if not index:
-        return base
-    _, _, _, _, received, distributed = ledger[index - 1]
-    return received, distributed
-
-
-def allowed_households(caseload_ratio: float, caseload: int) -> int:
-    """How many households a round may serve at a site of this caseload."""
-    return int(caseload_ratio * caseload + 1e-9)
-
-
-@dataclass(slots=True)
-class SiteRecord:
-    rounds: dict[str, dict[str, tuple[float, str]]] = field(default_factory=dict)
-    """round id -> beneficiary token -> (first time served, event id)"""
-    crossings: dict[str, tuple[float, str]] = field(default_factory=dict)
-    """round id -> the first service beyond the caseload limit, for rounds over it"""
-    ledgers: dict[str, list[Entry]] = field(default_factory=dict)  # commodity -> its ledger
-    candidates: dict[str, Excess] = field(default_factory=dict)
-    """commodity -> the first excess in the movements known so far (a late receipt may undo it)"""
-    excess: dict[str, Excess] = field(default_factory=dict)
-    """commodity -> a candidate confirmed once the watermark passed it"""
-    changed: bool = False  # crossings or excess changed since the last finding
-    base: dict[str, tuple[float, float]] = field(default_factory=dict)
-    """commodity -> kilograms received and distributed before its ledger's first line: the
-    running totals of the lines the retention took out (`expire`)"""
-    stale: dict[str, int] = field(default_factory=dict)
-    """commodity -> the first ledger line whose running totals a late line has made stale
-    (they are counted again, and the first excess looked for, before the stock is judged)"""
 
 
 class OverDistributionDetector(Detector):
@@ -89,7 +25,11 @@ class OverDistributionDetector(Detector):
 
     typology: ClassVar[Typology] = "over_distribution"
     consumes = frozenset({DistributionRecorded.TYPE, ShipmentReceived.TYPE})
-    tables = (typology,)
+    _served: ClassVar[str] = f"{typology}.served"  # site, round, token -> the services that were its first
+    _services: ClassVar[str] = f"{typology}.services"  # name -> an earlier chunk of a round's first services
+    _ledgers: ClassVar[str] = f"{typology}.ledgers"  # name -> an earlier chunk of a commodity's ledger
+    parts = (_served, _services, _ledgers)
+    tables = (typology, *parts)
 
     def __init__(self, config: OverDistributionConfig) -> None:
         self.config = config
@@ -110,141 +50,153 @@ class OverDistributionDetector(Detector):
         if isinstance(event, ShipmentReceived):
             key = event.data.site_id
             record: SiteRecord = table.get(key) or SiteRecord()
-            for commodity, kilos in _by_commodity(event.data.items).items():
-                self._move(key, record, commodity, t, RECEIPT, event.id, kilos, ctx)
+            for commodity, kilos in by_commodity(event.data.items).items():
+                self._move(key, record, commodity, t, RECEIPT, event.id, kilos, state, ctx)
         elif isinstance(event, DistributionRecorded):
             key = event.subject
             record = table.get(key) or SiteRecord()
             data = event.data
-            served = record.rounds.get(data.round_id)
-            if served is None:
-                served = record.rounds[data.round_id] = {}
-            known = served.get(data.beneficiary)
-            stamp = (t, event.id)
-            if known is None or stamp < known:
-                served[data.beneficiary] = stamp
-                crossing = record.crossings.get(data.round_id)
-                if crossing is not None:
-                    if stamp < crossing and (known is None or known >= crossing):
-                        # one more household served before the crossing: it moves back to the
-                        # latest first service before it (late services only; in order, nothing moves)
-                        record.crossings[data.round_id] = max(v for v in served.values() if v < crossing)
-                        record.changed = True
-                else:
-                    limit = self._limits.get(key)
-                    if limit is None:
-                        limit = self._allowed(key, ctx)
-                    if len(served) > limit:  # the first household beyond the caseload: found once
-                        self._cross(record, data.round_id, ctx.sites.get(key))
+            limit = self._limits.get(key)
+            if limit is None:
+                limit = self._allowed(key, ctx)
+            round_id = data.round_id
+            crossing = record.crossings.get(round_id)
+            served = serve(state[self._served], state[self._services], record.rounds.get(round_id),
+                           round_key(key, round_id), data.beneficiary, (t, event.id), limit, crossing,
+                           partial(new_name, key, record))
+            if served is not None:
+                record.rounds[round_id], moved = served
+                if moved != crossing and moved is not None:
+                    record.crossings[round_id] = moved
+                    record.changed = True
             ledgers, ratio = record.ledgers, self.config.stock_ratio
-            for commodity, kilos in _by_commodity(data.items).items():
-                ledger = ledgers.get(commodity)
-                if ledger and commodity not in record.stale:
-                    last_time, _, _, _, received, distributed = ledger[-1]
-                    if t > last_time:  # the hot path of _move, written out: in order
+            for commodity, kilos in by_commodity(data.items).items():
+                latest = ledgers.get(commodity)
+                if latest is not None and commodity not in record.stale:
+                    lines = latest[1]
+                    last_time, _, _, _, received, distributed = lines[-1]
+                    if t > last_time:  # the in-order case of _move, written out: the usual one
                         distributed += kilos
-                        ledger.append((t, DISTRIBUTION, event.id, kilos, received, distributed))
+                        line = (t, DISTRIBUTION, event.id, kilos, received, distributed)
+                        if len(lines) < CHUNK_SIZE:
+                            lines.append(line)
+                        else:
+                            self._push(key, record, commodity, line, state)
                         if distributed > ratio * received and commodity not in record.candidates:
-                            self._candidate(key, record, commodity, len(ledger) - 1, ctx)
+                            self._candidate(key, record, commodity, line, ctx)
                         continue
-                self._move(key, record, commodity, t, DISTRIBUTION, event.id, kilos, ctx)
+                self._move(key, record, commodity, t, DISTRIBUTION, event.id, kilos, state, ctx)
         else:
             return []
-        found = self._judged(key, record, ctx)
+        found = site_finding(self.config, key, record, ctx.sites.get(key))
         table[key] = record
         return found
 
+    def _push(self, key: str, record: SiteRecord, commodity: str, line: Line, state: Mapping[str, Store]) -> None:
+        """Start the commodity's next chunk with `line`, its full latest chunk going into the store."""
+        name = new_name(key, record)
+        state[self._ledgers][name] = record.ledgers[commodity]
+        record.ledgers[commodity] = (name, [line])
+
+    def _append(self, key: str, record: SiteRecord, commodity: str, line: Line, state: Mapping[str, Store]) -> None:
+        """Add `line` at the end of the commodity's ledger."""
+        latest = record.ledgers.get(commodity)
+        if latest is None:
+            record.ledgers[commodity] = (None, [line])
+        elif len(latest[1]) < CHUNK_SIZE:
+            latest[1].append(line)
+        else:
+            self._push(key, record, commodity, line, state)
+
     def _move(self, key: str, record: SiteRecord, commodity: str, t: float, kind: int, eid: str, kilos: float,
-              ctx: Context) -> None:
+              state: Mapping[str, Store], ctx: Context) -> None:
         """Add a line to the commodity's ledger. In order, its running totals follow from the
         last line's and the first excess is looked for at once. A late line goes in its
         place and makes the totals after it stale: they are counted again, once for any
-        number of late lines, when the watermark reaches the earliest of them (a timer) or
-        the ledger is folded, and only then is the first excess after it looked for. (A
-        partition read ahead of another brings a busy site's lines hours out of order:
-        counting the tail again at each late line cost a quarter of the detectors' time.)"""
-        ledger = record.ledgers.get(commodity)
-        if ledger is None:
-            ledger = record.ledgers[commodity] = []
-        line = (t, kind, eid)  # sorts as the ledger line would
+        number of late lines, when the watermark reaches the earliest of them (a timer), and
+        only then is the first excess after it looked for. (A partition read ahead of
+        another brings a busy site's lines hours out of order: counting the tail again at
+        each late line cost a quarter of the detectors' time.)"""
+        latest = record.ledgers.get(commodity)
+        stamp = (t, kind, eid)  # sorts as the ledger line would
         stale = record.stale.get(commodity)
-        if not ledger or line > ledger[-1]:  # in order: the usual case
+        if latest is None or stamp > latest[1][-1]:  # in order: the usual case
             if stale is not None:  # the last line's totals are stale too: counted with them
-                ledger.append((t, kind, eid, kilos, 0.0, 0.0))
+                self._append(key, record, commodity, (t, kind, eid, kilos, 0.0, 0.0), state)
                 return
-            received, distributed = _totals_before(ledger, len(ledger), record.base.get(commodity, _NOTHING))
+            if latest is None:
+                received, distributed = record.base.get(commodity, NOTHING)
+            else:
+                _, _, _, _, received, distributed = latest[1][-1]
             if kind == RECEIPT:
                 received += kilos
             else:
                 distributed += kilos
-            ledger.append((t, kind, eid, kilos, received, distributed))
+            line = (t, kind, eid, kilos, received, distributed)
+            self._append(key, record, commodity, line, state)
             if distributed > self.config.stock_ratio * received and commodity not in record.candidates:
-                self._candidate(key, record, commodity, len(ledger) - 1, ctx)
+                self._candidate(key, record, commodity, line, ctx)
             return
-        index = bisect.bisect_left(ledger, line)
-        if index < len(ledger):
-            when, how, which, _, _, _ = ledger[index]
-            if (when, how, which) == line:
-                return  # applied already
-        ledger.insert(index, (t, kind, eid, kilos, 0.0, 0.0))
-        record.stale[commodity] = index if stale is None else min(stale, index)
+        placed = place_late(state[self._ledgers], latest, record.floors.get(commodity),
+                            (t, kind, eid, kilos, 0.0, 0.0), partial(new_name, key, record))
+        if placed is None:
+            return  # applied already
+        record.ledgers[commodity] = placed
+        record.stale[commodity] = stamp if stale is None else min(stale, stamp)
         for found in (record.candidates, record.excess):
-            if commodity in found and found[commodity].line >= index:
+            known = found.get(commodity)
+            if known is not None and (known.time, DISTRIBUTION, known.event_id) > stamp:
                 del found[commodity]  # it may no longer hold, or hold elsewhere
                 record.changed = True
         ctx.schedule(self.typology, key, t)
 
-    def _recount(self, key: str, record: SiteRecord, ctx: Context) -> None:
+    def _recount(self, key: str, record: SiteRecord, state: Mapping[str, Store], ctx: Context) -> None:
         """Count the stale running totals again, and look for the first excess after them."""
-        limit = self.config.stock_ratio
+        ledgers, names = state[self._ledgers], partial(new_name, key, record)
         for commodity, start in record.stale.items():
-            ledger = record.ledgers[commodity]
-            received, distributed = _totals_before(ledger, start, record.base.get(commodity, _NOTHING))
-            look = commodity not in record.candidates
-            for i in range(start, len(ledger)):
-                when, how, which, amount, _, _ = ledger[i]
-                if how == RECEIPT:
-                    received += amount
-                else:
-                    distributed += amount
-                ledger[i] = (when, how, which, amount, received, distributed)
-                if look and how == DISTRIBUTION and distributed > limit * received:
-                    self._candidate(key, record, commodity, i, ctx)
-                    look = False
+            latest, found = recount(ledgers, record.ledgers[commodity], record.floors.get(commodity), start,
+                                    record.base.get(commodity, NOTHING), self.config.stock_ratio,
+                                    commodity not in record.candidates, names)
+            record.ledgers[commodity] = latest
+            if found is not None:
+                self._candidate(key, record, commodity, found, ctx)
         record.stale.clear()
+
+    def _candidate(self, key: str, record: SiteRecord, commodity: str, line: Line, ctx: Context) -> None:
+        t, _, eid, _, received, distributed = line
+        record.candidates[commodity] = Excess(t, eid, distributed, received)
+        ctx.schedule(self.typology, key, t)  # confirmed once no late receipt can undo it
 
     def expire(self, state: Mapping[str, Store], horizon: float) -> None:
         """Rounds whose last service is before `horizon` go (a crossing found in one stays);
-        ledger lines before it are folded into the totals they left (no event at or after
-        `horizon` goes before them, and the watermark has passed them)."""
-        table = state[self.typology]
+        the ledgers' chunks before it are folded into the totals they left (no event at or
+        after `horizon` goes before them, and the watermark has passed them). Then every
+        chunk and token no record holds any more goes."""
+        table, ledgers, services = state[self.typology], state[self._ledgers], state[self._services]
+        rounds: set[str] = set()
+        chunks: set[str] = set()
+        lines: set[str] = set()
         for key, record in list(table.items()):
             changed = False
-            for round_id in [r for r, served in record.rounds.items() if max(served.values())[0] < horizon]:
+            for round_id in [r for r, head in record.rounds.items() if last_service(head) < horizon]:
                 del record.rounds[round_id]
                 changed = True
-            for commodity, ledger in record.ledgers.items():
-                folded = bisect.bisect_left(ledger, (horizon,))
-                stale = record.stale.get(commodity)
-                if stale is not None:  # lines before a stale one have their totals (late lines are not expired)
-                    folded = min(folded, stale)
-                    record.stale[commodity] = stale - folded
-                if not folded:
-                    continue
-                _, _, _, _, received, distributed = ledger[folded - 1]
-                record.base[commodity] = (received, distributed)
-                del ledger[:folded]
-                for found in (record.candidates, record.excess):
-                    if commodity in found:
-                        found[commodity] = found[commodity]._replace(line=found[commodity].line - folded)
-                changed = True
+            for round_id, head in record.rounds.items():
+                rounds.add(round_key(key, round_id))
+                chunks.update(chain(services, head.latest))
+            for commodity, latest in record.ledgers.items():
+                folded = fold(ledgers, latest, record.floors.get(commodity), horizon, record.stale.get(commodity))
+                if folded is not None:
+                    record.floors[commodity], record.base[commodity] = folded
+                    changed = True
+                lines.update(chain(ledgers, latest, record.floors.get(commodity)))
             if changed:
                 table[key] = record
-
-    def _candidate(self, key: str, record: SiteRecord, commodity: str, index: int, ctx: Context) -> None:
-        t, _, eid, _, received, distributed = record.ledgers[commodity][index]
-        record.candidates[commodity] = Excess(t, eid, distributed, received, index)
-        ctx.schedule(self.typology, key, t)  # confirmed once no late receipt can undo it
+        collect(services, chunks)
+        collect(ledgers, lines)
+        served = state[self._served]
+        for name in [name for name in served if name.rsplit("\x1f", 1)[0] not in rounds]:
+            del served[name]
 
     def on_timer(self, key: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         table = state[self.typology]
@@ -252,7 +204,7 @@ class OverDistributionDetector(Detector):
         if record is None:
             return []
         if record.stale:
-            self._recount(key, record, ctx)
+            self._recount(key, record, state, ctx)
         for commodity, candidate in record.candidates.items():
             # confirmed once the watermark reaches the candidate's own timer (or the clock, when
             # every source is idle), whichever of the site's timers brought this call: the
@@ -261,7 +213,7 @@ class OverDistributionDetector(Detector):
             if due <= ctx.watermark and record.excess.get(commodity) != candidate:
                 record.excess[commodity] = candidate
                 record.changed = True
-        found = self._judged(key, record, ctx)
+        found = site_finding(self.config, key, record, ctx.sites.get(key))
         table[key] = record
         return found
 
@@ -274,61 +226,13 @@ class OverDistributionDetector(Detector):
         for round_id in record.rounds:  # the caseload may have changed (rounds the retention took out stand)
             record.crossings.pop(round_id, None)
         record.changed = True
-        for round_id in record.rounds:
-            self._cross(record, round_id, ctx.sites.get(site_id))
-        found = self._judged(site_id, record, ctx)
+        site = ctx.sites.get(site_id)
+        if site is not None and site.caseload_households is not None:
+            allowed = allowed_households(self.config.caseload_ratio, site.caseload_households)
+            for round_id, head in record.rounds.items():
+                crossing = crossing_of(state[self._services], head, allowed)
+                if crossing is not None:
+                    record.crossings[round_id] = crossing
+        found = site_finding(self.config, site_id, record, site)
         table[site_id] = record
         return found
-
-    def _cross(self, record: SiteRecord, round_id: str, site: Site | None) -> None:
-        """Find the first service of the round beyond the caseload limit, if there is one."""
-        if site is None or site.caseload_households is None:
-            return
-        served = record.rounds[round_id]
-        allowed = allowed_households(self.config.caseload_ratio, site.caseload_households)
-        if len(served) > allowed:
-            crossing = heapq.nsmallest(allowed + 1, served.values())[-1]
-            if record.crossings.get(round_id) != crossing:
-                record.crossings[round_id] = crossing
-                record.changed = True
-
-    def _judged(self, key: str, record: SiteRecord, ctx: Context) -> list[Finding]:
-        if not record.changed:
-            return []
-        record.changed = False
-        if not record.crossings and not record.excess:
-            return []
-        site = ctx.sites.get(key)
-        caseload = site.caseload_households if site else None
-        evidence: list[Proof] = []
-        parts = []
-        raised = []
-        for round_id, (t, eid) in sorted(record.crossings.items()):
-            evidence.append(Proof(eid, DistributionRecorded.TYPE, t, (
-                f"round {round_id}: beneficiary beyond {self.config.caseload_ratio:.0%} of the caseload "
-                f"of {caseload} households")))
-            parts.append(
-                f"round {round_id} served more households than {self.config.caseload_ratio:.0%} "
-                f"of its caseload of {caseload}"
-            )
-            raised.append(t)
-        for commodity, excess in sorted(record.excess.items()):
-            distributed, received = kg(excess.distributed), kg(excess.received)
-            evidence.append(Proof(excess.event_id, DistributionRecorded.TYPE, excess.time, (
-                f"{commodity}: {distributed} distributed against {received} received by {moment(excess.time)}")))
-            parts.append(f"{commodity} distributed beyond stock ({distributed} against {received} received)")
-            raised.append(excess.time)
-        both = bool(record.crossings) and bool(record.excess)
-        return [Finding(
-            typology=self.typology,
-            subject_kind="site",
-            subject_id=key,
-            severity=self.config.both_severity if both else self.config.severity,
-            strength=min(1.0, len(parts) / 4),
-            summary=(
-                f"Site {key} over-distributed: {'; '.join(parts[:3])}; "
-                f"audit the distribution lists and the stock ledger."
-            ),
-            evidence=tuple(evidence),
-            raised_at=min(raised),
-        )]

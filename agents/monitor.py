@@ -81,6 +81,7 @@ def build_detectors(config: DetectorConfig) -> list[Detector]:
 
 
 WRITTEN_FIRST = ("timers", "alerts", "sites", "zones", "partners")
+PARTS = frozenset(OverDistributionDetector.parts)  # the only detector whose records have parts
 WRITTEN_LAST = ("seen_events", "monitor")
 
 
@@ -89,15 +90,21 @@ def write_rank(store: str, deleted: bool) -> int:
     half-way) to leave a state from which the events after the last whole checkpoint can
     be applied again to the same findings: first timers asked for and alert versions (a
     record that holds an event applies it no second time, so it would not ask again), then
-    the detectors' records, then what was deleted (a timer that fired, a subject the
-    retention forgot: gone before the record that holds its judgement, it would be lost),
-    and last the events seen and the clock (an event marked seen, or a clock moved on,
-    without the records it changed would be skipped, or judged late, when applied again)."""
+    the parts of detectors' records kept in stores of their own (`Detector.parts`: chunks
+    never written over, indexes only added to), then the detectors' records (a record
+    decides which of its parts hold, so it goes after them: cut short before it, it holds
+    its old parts, all still there), then what was deleted (a timer that fired, a subject
+    the retention forgot, a part no record names any more: gone before the record that
+    holds its judgement, or still names it, it would be lost), and last the events seen and
+    the clock (an event marked seen, or a clock moved on, without the records it changed
+    would be skipped, or judged late, when applied again)."""
     if store in WRITTEN_LAST:
-        return 3
+        return 4
     if deleted:
-        return 2
-    return 0 if store in WRITTEN_FIRST else 1
+        return 3
+    if store in WRITTEN_FIRST:
+        return 0
+    return 1 if store in PARTS else 2
 
 class Monitor:
     """Runs every detector over a stream of decoded events; see the module docstring."""

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import pickle
 from collections.abc import Callable
+from unittest import mock
 
 import pytest
 
+import agents.chunks
+import agents.distribution
+from agents.config import DetectorConfig
 from agents.monitor import Monitor
 from streams.worker.table_store import CHUNK_BYTES, PartitionStores, dump_state, load_state
 from tests import support as s
@@ -173,9 +177,9 @@ def _season_of_trouble() -> tuple[list, list]:
     return before, after
 
 
-def _alerts_after(table: dict[bytes, bytes], events: list) -> dict[str, str]:
+def _alerts_after(table: dict[bytes, bytes], events: list, config: DetectorConfig | None = None) -> dict[str, str]:
     """The alerts a monitor rebuilt from `table` ends with once `events` are applied again."""
-    monitor = Monitor(stores=PartitionStores(table, 0))
+    monitor = Monitor(config, stores=PartitionStores(table, 0))
     for event in events:
         monitor.process(event, source="events-0")
     monitor.flush()
@@ -210,3 +214,61 @@ def test_a_checkpoint_cut_short_anywhere_loses_nothing_when_its_events_come_agai
             else:
                 table[key] = data
         assert _alerts_after(table, after) == expected, f"the checkpoint cut after {cut} of {len(writes)} writes"
+
+
+def _camp_in_trouble() -> tuple[list, list]:
+    """A camp before a checkpoint (a round past its caseload) and after it, four days on: a
+    round past its caseload again, with services that come late (before the crossing, a
+    token served again earlier), a receipt and distributions that come late and leave a
+    commodity short, a commodity never received, and the clock moved on so that the
+    retention forgets the first round and folds the ledgers' first lines."""
+    items = [("maize", "kg", 30), ("oil", "kg", 2)]
+    before = [s.site("CMP-1", kind="camp", caseload=6),
+              s.receipt("SHP-1", items=[("maize", "kg", 400), ("oil", "kg", 40)], site_id="CMP-1", time=s.at())]
+    before += [s.distribution("CMP-1", s.token(n), round_id="R0", items=items, time=s.at(minutes=10 + 10 * n))
+               for n in range(9)]
+    after = [s.distribution("CMP-1", s.token(n), items=items, time=s.at(days=4, minutes=10 + 10 * n))
+             for n in range(10)]
+    after += [s.distribution("CMP-1", s.token(20), items=items[:1], time=s.at(days=4, minutes=15)),
+              s.distribution("CMP-1", s.token(7), items=items[1:], time=s.at(days=4, minutes=5)),
+              s.receipt("SHP-2", items=[("maize", "kg", 20)], site_id="CMP-1", time=s.at(days=4, minutes=12)),
+              s.distribution("CMP-1", s.token(21), items=items[:1], time=s.at(days=4, minutes=25)),
+              s.distribution("CMP-1", s.token(22), items=[("csb", "kg", 9)], time=s.at(days=5)),
+              s.tick(s.at(days=7))]
+    return before, after
+
+
+def test_a_checkpoint_cut_short_anywhere_leaves_a_sites_chunked_state_whole() -> None:
+    """over_distribution keeps a site's rounds and ledgers in several stores (chunks of two
+    entries here, so that late events rewrite many); a checkpoint cut after any of its
+    writes, the events since the last whole one applied again, gives the alerts of a
+    monitor never interrupted: chunks go before the record that names them, deletions after."""
+    config = DetectorConfig(retention_days=3)
+    before, after = _camp_in_trouble()
+    with mock.patch.object(agents.chunks, "CHUNK_SIZE", 2), mock.patch.object(agents.distribution, "CHUNK_SIZE", 2):
+        whole: dict[bytes, bytes] = {}
+        stores = PartitionStores(whole, 0)
+        monitor = Monitor(config, stores=stores)
+        for event in before:
+            monitor.process(event, source="events-0")
+        stores.checkpoint(lambda key, data: whole.__setitem__(key, data) if data else whole.pop(key, None))
+        for event in after:
+            monitor.process(event, source="events-0")
+        writes: list[tuple[bytes, bytes | None]] = []
+        stores.checkpoint(lambda key, data: writes.append((key, data)))
+        monitor.flush()
+        expected = {alert.alert_id: alert.model_dump_json() for alert in monitor.alerts()}
+        assert sorted((json.loads(value)["typology"], json.loads(value)["severity"]) for value in expected.values()) \
+            == [("duplicate_collection", "medium"), ("over_distribution", "high")]
+        assert {key.split(b"|")[1] for key, _ in writes} >= {
+            b"over_distribution", b"over_distribution.served", b"over_distribution.services",
+            b"over_distribution.ledgers"}
+        assert any(data is None and b"over_distribution." in key for key, data in writes)
+        for cut in range(len(writes) + 1):
+            table = dict(whole)
+            for key, data in writes[:cut]:
+                if data is None:
+                    table.pop(key, None)
+                else:
+                    table[key] = data
+            assert _alerts_after(table, after, config) == expected, f"cut after {cut} of {len(writes)} writes"

@@ -1,0 +1,88 @@
+"""What over_distribution keeps per site, and the finding it makes of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from agents.chunks import Chunk
+from agents.config import OverDistributionConfig
+from agents.detector import Site
+from agents.findings import Finding, Proof
+from agents.rounds import RoundHead, Stamp
+from agents.stock import Excess, LineStamp
+from agents.text import kg, moment
+from schemas.events import DistributionRecorded
+
+
+@dataclass(slots=True)
+class SiteRecord:
+    """What a site's finding rests on, and the heads of its rounds and ledgers, whose earlier
+    chunks are kept apart (`agents.rounds`, `agents.stock`): its size does not grow with the
+    households served or the movements of stock."""
+
+    rounds: dict[str, RoundHead] = field(default_factory=dict)
+    crossings: dict[str, Stamp] = field(default_factory=dict)
+    """round id -> the first service beyond the caseload limit, for rounds over it"""
+    ledgers: dict[str, Chunk] = field(default_factory=dict)  # commodity -> its ledger's latest chunk
+    candidates: dict[str, Excess] = field(default_factory=dict)
+    """commodity -> the first excess in the movements known so far (a late receipt may undo it)"""
+    excess: dict[str, Excess] = field(default_factory=dict)
+    """commodity -> a candidate confirmed once the watermark passed it"""
+    changed: bool = False  # crossings or excess changed since the last finding
+    base: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """commodity -> kilograms received and distributed up to its ledger's floor: the running
+    totals of the chunks the retention folded away"""
+    floors: dict[str, str] = field(default_factory=dict)  # commodity -> the latest chunk folded away
+    stale: dict[str, LineStamp] = field(default_factory=dict)
+    """commodity -> the first ledger line whose running totals a late line has made stale
+    (they are counted again, and the first excess looked for, before the stock is judged)"""
+    named: int = 0  # chunks of the site named so far: names are never used twice
+
+
+def new_name(key: str, record: SiteRecord) -> str:
+    """A new name for a chunk of the site's rounds or ledgers."""
+    number = record.named
+    record.named = number + 1
+    return f"{key}\x1f{number}"
+
+
+def site_finding(config: OverDistributionConfig, key: str, record: SiteRecord, site: Site | None) -> list[Finding]:
+    """The site's finding, when its crossings or excess changed since the last one."""
+    if not record.changed:
+        return []
+    record.changed = False
+    if not record.crossings and not record.excess:
+        return []
+    caseload = site.caseload_households if site else None
+    evidence: list[Proof] = []
+    parts = []
+    raised = []
+    for round_id, (t, eid) in sorted(record.crossings.items()):
+        evidence.append(Proof(eid, DistributionRecorded.TYPE, t, (
+            f"round {round_id}: beneficiary beyond {config.caseload_ratio:.0%} of the caseload "
+            f"of {caseload} households")))
+        parts.append(
+            f"round {round_id} served more households than {config.caseload_ratio:.0%} "
+            f"of its caseload of {caseload}"
+        )
+        raised.append(t)
+    for commodity, excess in sorted(record.excess.items()):
+        distributed, received = kg(excess.distributed), kg(excess.received)
+        evidence.append(Proof(excess.event_id, DistributionRecorded.TYPE, excess.time, (
+            f"{commodity}: {distributed} distributed against {received} received by {moment(excess.time)}")))
+        parts.append(f"{commodity} distributed beyond stock ({distributed} against {received} received)")
+        raised.append(excess.time)
+    both = bool(record.crossings) and bool(record.excess)
+    return [Finding(
+        typology="over_distribution",
+        subject_kind="site",
+        subject_id=key,
+        severity=config.both_severity if both else config.severity,
+        strength=min(1.0, len(parts) / 4),
+        summary=(
+            f"Site {key} over-distributed: {'; '.join(parts[:3])}; "
+            f"audit the distribution lists and the stock ledger."
+        ),
+        evidence=tuple(evidence),
+        raised_at=min(raised),
+    )]

@@ -1,0 +1,210 @@
+"""The state over_distribution keeps per site: small values whatever the history, chunks
+never written over, and the same rounds and ledgers in any order of arrival."""
+
+from __future__ import annotations
+
+import pickle
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from unittest import mock
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import agents.chunks
+import agents.distribution
+from agents.chunks import Chunk
+from agents.config import DetectorConfig
+from agents.monitor import Monitor
+from agents.rounds import RoundHead, Stamp, crossing_of, serve
+from agents.state import Store
+from agents.stock import DISTRIBUTION, RECEIPT, Line, place_late, recount
+from schemas.events import Event
+from tests.support import at, distribution, findings, receipt, site, tick, token
+
+AT = "SITE\x1fR1"
+
+
+@contextmanager
+def chunks_of(size: int) -> Iterator[None]:
+    """Chunks of `size` entries, so that a few dozen entries fill, push and split many."""
+    with (
+        mock.patch.object(agents.chunks, "CHUNK_SIZE", size),
+        mock.patch.object(agents.distribution, "CHUNK_SIZE", size),
+    ):
+        yield
+
+
+class Names:
+    """Chunk names, each given once."""
+
+    def __init__(self) -> None:
+        self.given = 0
+
+    def __call__(self) -> str:
+        self.given += 1
+        return f"chunk-{self.given}"
+
+
+class WrittenOnce(dict[str, Any]):
+    """A store that fails if a name is written twice (deleting it is fine)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        assert key not in self.names, f"{key!r} written over"
+        self.names.add(key)
+        super().__setitem__(key, value)
+
+
+def every_entry(store: Store, latest: Chunk) -> list[Any]:
+    """A chunked sequence read whole, in order (what no detector ever does)."""
+    chunks = [latest[1]]
+    before = latest[0]
+    while before is not None:
+        before, entries = store[before]
+        chunks.append(entries)
+    return [entry for entries in reversed(chunks) for entry in entries]
+
+
+def big_camp(households: int, caseload: int, late: int = 0) -> list[Event]:
+    """A camp serving `households` households a minute apart, three commodities each, in one
+    round; `late` of the distributions come half a day late, and one receipt comes last."""
+    items = [("maize", "kg", 50), ("oil", "l", 5), ("csb", "kg", 9)]
+    events = [
+        site("CMP-1", kind="camp", caseload=caseload),
+        receipt("SHP-1", items=[("maize", "mt", 1000), ("oil", "mt", 100), ("csb", "mt", 100)], site_id="CMP-1",
+                time=at(hours=-1)),
+    ]
+    served = [distribution("CMP-1", token(i), items=items, time=at(minutes=i)) for i in range(households)]
+    rng = random.Random(households)
+    for i in sorted(rng.sample(range(households), late), reverse=True):
+        served.insert(min(len(served), i + 720), served.pop(i))
+    events += served
+    events.append(receipt("SHP-2", items=[("maize", "kg", 500)], site_id="CMP-1", time=at(minutes=households // 2)))
+    return events
+
+
+def test_a_big_camp_keeps_every_value_small_and_writes_no_chunk_twice() -> None:
+    """However many households a camp serves, no value over_distribution keeps passes a few
+    kilobytes, and late services and receipts store the chunks they change under new names."""
+    stores: dict[str, dict[str, Any]] = {}
+
+    def store(name: str) -> dict[str, Any]:
+        return stores.setdefault(name, WrittenOnce() if name.endswith(("services", "ledgers")) else {})
+
+    monitor = Monitor(stores=store)
+    alerts = []
+    for event in big_camp(3000, caseload=2000, late=60):
+        alerts += monitor.process(event)
+    alerts += monitor.flush()
+    assert findings({a.alert_id: a for a in alerts}, "over_distribution") == [("site", "CMP-1", "medium")]
+    sizes = [
+        len(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        for name, kept in stores.items() if name.startswith("over_distribution")
+        for value in kept.values()
+    ]
+    assert len(sizes) > 3000 and max(sizes) < 8192
+
+
+def test_the_retention_leaves_only_what_the_records_name() -> None:
+    """After a sweep, the chunks and tokens kept are those the site's record still names: the
+    rounds gone took theirs, the ledgers keep their recent chunks and the totals before."""
+    stores: dict[str, dict[str, Any]] = {}
+    monitor = Monitor(DetectorConfig(retention_days=3), stores=lambda name: stores.setdefault(name, {}))
+    with chunks_of(2):
+        for event in big_camp(40, caseload=100):
+            monitor.process(event)
+        for day in range(1, 9):
+            monitor.process(distribution("CMP-1", token(1000 + day), round_id=f"D{day}", time=at(days=day)))
+        monitor.process(tick(at(days=10)))
+    record = stores["over_distribution"]["CMP-1"]
+    assert sorted(record.rounds) == ["D7", "D8"]
+    assert sorted(stores["over_distribution.served"]) == [f"CMP-1\x1fD{d}\x1f{token(1000 + d)}" for d in (7, 8)]
+    ledgers = stores["over_distribution.ledgers"]
+    named = {name for commodity, latest in record.ledgers.items()
+             for name in agents.chunks.chain(ledgers, latest, record.floors.get(commodity))}
+    assert set(ledgers) == named and stores["over_distribution.services"] == {}
+    assert "maize" in record.floors and len(named) < 10
+    _, lines = record.ledgers["maize"]
+    _, _, _, _, received, distributed = lines[-1]
+    assert (received, distributed) == (1_000_500.0, 40 * 50.0 + 8 * 10.0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    services=st.lists(st.tuples(st.integers(0, 25), st.integers(0, 40)), min_size=1, max_size=90),
+    allowed=st.integers(0, 30),
+    size=st.sampled_from([1, 2, 3, 16]),
+)
+def test_the_crossing_is_the_first_service_beyond_the_allowed_households(
+    services: list[tuple[int, int]], allowed: int, size: int
+) -> None:
+    """In any order, and with services of a token moving earlier, the crossing is the
+    (allowed + 1)-th first service by time and event id, as counting them all would find it;
+    no chunk is written twice under one name."""
+    served: Store = {}
+    chunks = WrittenOnce()
+    head: RoundHead | None = None
+    firsts: dict[str, Stamp] = {}
+    crossing: Stamp | None = None
+    names = Names()
+    with chunks_of(size):
+        for n, (who, minute) in enumerate(services):
+            stamp = (minute * 60.0, f"event-{n:03d}")
+            changed = serve(served, chunks, head, AT, token(who), stamp, allowed, crossing, names)
+            if changed is not None:
+                head, crossing = changed
+            assert head is not None
+            assert serve(served, chunks, head, AT, token(who), stamp, allowed, crossing, names) is None  # again
+            firsts[token(who)] = min(firsts.get(token(who), stamp), stamp)
+            ordered = sorted(firsts.values())
+            assert crossing == (ordered[allowed] if len(ordered) > allowed else None)
+            assert crossing_of(chunks, head, allowed) == crossing
+    assert head is not None
+    assert head.households == len(firsts) and every_entry(chunks, head.latest) == sorted(firsts.values())
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    moves=st.lists(st.tuples(st.integers(0, 30), st.booleans(), st.sampled_from([0.1, 2.5, 10, 1000])),
+                   min_size=1, max_size=90),
+    size=st.sampled_from([1, 2, 3, 16]),
+)
+def test_a_ledger_in_any_order_holds_the_totals_of_its_lines_in_time_order(
+    moves: list[tuple[int, bool, float]], size: int
+) -> None:
+    """Lines placed in any order, some twice, then counted from the earliest late one, leave
+    the ledger an in-order stream leaves: the lines in time order, each with the totals summed
+    in that order."""
+    chunks = WrittenOnce()
+    names = Names()
+    latest: Chunk | None = None
+    placed: list[tuple[float, int, str, float]] = []
+    earliest: tuple[float, int, str] | None = None
+    with chunks_of(size):
+        for n, (minute, received, kilos) in enumerate(moves):
+            stamp = (minute * 60.0, RECEIPT if received else DISTRIBUTION, f"event-{n:03d}")
+            line: Line = (*stamp, kilos, 0.0, 0.0)
+            if latest is None:
+                latest = (None, [line])
+                earliest = stamp
+            elif stamp > latest[1][-1]:
+                latest = agents.chunks.push(chunks, latest, line, names)
+            else:
+                latest = place_late(chunks, latest, None, line, names) or latest
+                assert place_late(chunks, latest, None, line, names) is None  # applied already
+                earliest = min(stamp, earliest or stamp)
+            placed.append((*stamp, kilos))
+        assert latest is not None and earliest is not None
+        latest, _ = recount(chunks, latest, None, earliest, (0.0, 0.0), 1.0, False, names)
+    expected: list[Line] = []
+    totals = [0.0, 0.0]
+    for t, kind, eid, kilos in sorted(placed):
+        totals[kind] += kilos
+        expected.append((t, kind, eid, kilos, totals[RECEIPT], totals[DISTRIBUTION]))
+    assert every_entry(chunks, latest) == expected
