@@ -91,8 +91,8 @@ def _site(site: Site, record: SiteRecord | None = None) -> Feature:
     properties: dict[str, Any] = {"site_id": site.site_id, "name": site.name, "kind": site.kind,
                                   "caseload_households": site.caseload_households}
     if record is not None:
-        properties["rounds"] = [{"round_id": round_id, "households_served": head.households}
-                                for round_id, head in sorted(record.rounds.items())]
+        properties["rounds"] = [{"round_id": round_id, "households_served": households}
+                                for round_id, (households, _) in sorted(record.rounds.items())]
     return _point("site", site.lat, site.lon, **properties)
 
 

@@ -171,19 +171,21 @@ class OverDistributionDetector(Detector):
         """Rounds whose last service is before `horizon` go (a crossing found in one stays);
         the ledgers' chunks before it are folded into the totals they left (no event at or
         after `horizon` goes before them, and the watermark has passed them). Then every
-        chunk and token no record holds any more goes."""
+        chunk no record names any more goes, and when rounds went, every token of a round no
+        record holds."""
         table, ledgers, services = state[self.typology], state[self._ledgers], state[self._services]
         rounds: set[str] = set()
         chunks: set[str] = set()
         lines: set[str] = set()
+        dropped = False
         for key, record in list(table.items()):
             changed = False
             for round_id in [r for r, head in record.rounds.items() if last_service(head) < horizon]:
                 del record.rounds[round_id]
-                changed = True
-            for round_id, head in record.rounds.items():
+                changed = dropped = True
+            for round_id, (_, latest) in record.rounds.items():
                 rounds.add(round_key(key, round_id))
-                chunks.update(chain(services, head.latest))
+                chunks.update(chain(services, latest))
             for commodity, latest in record.ledgers.items():
                 folded = fold(ledgers, latest, record.floors.get(commodity), horizon, record.stale.get(commodity))
                 if folded is not None:
@@ -194,9 +196,10 @@ class OverDistributionDetector(Detector):
                 table[key] = record
         collect(services, chunks)
         collect(ledgers, lines)
-        served = state[self._served]
-        for name in [name for name in served if name.rsplit("\x1f", 1)[0] not in rounds]:
-            del served[name]
+        if dropped:  # the tokens of the rounds that went (and of any a checkpoint cut short left)
+            served = state[self._served]
+            for name in [name for name in served if name.rsplit("\x1f", 1)[0] not in rounds]:
+                del served[name]
 
     def on_timer(self, key: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         table = state[self.typology]

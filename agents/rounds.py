@@ -21,7 +21,6 @@ below it, which is in a chunk the late service walked over.
 from __future__ import annotations
 
 import bisect
-from typing import NamedTuple
 
 from agents.chunks import Chunk, Names, from_last, push, rewrite, walk_back
 from agents.state import Store
@@ -30,11 +29,10 @@ Stamp = tuple[float, str]
 """A first service: `time, event_id`."""
 
 
-class RoundHead(NamedTuple):
-    """A round at a site: how many households (tokens) it served, and its latest first services."""
-
-    households: int
-    latest: Chunk
+RoundHead = tuple[int, Chunk]
+"""A round at a site: `households, latest`: how many households (tokens) it served, and its
+latest first services, read by unpacking. A plain tuple, built anew at each distribution:
+see `agents.state`."""
 
 
 def allowed_households(caseload_ratio: float, caseload: int) -> int:
@@ -53,7 +51,7 @@ def serve(served: Store, services: Store, head: RoundHead | None, at: str, token
     None when the token's first service stays as it was (nothing changes)."""
     key = f"{at}\x1f{token}"
     firsts: tuple[Stamp, ...] | None = served.get(key)
-    known = None if firsts is None or head is None else _first_held(services, head.latest, firsts)
+    known = None if firsts is None or head is None else _first_held(services, head[1], firsts)
     if known is not None and stamp >= known:
         return None
     served[key] = (stamp,) if firsts is None or head is None else tuple(sorted({*firsts, stamp}))
@@ -76,20 +74,21 @@ def serve(served: Store, services: Store, head: RoundHead | None, at: str, token
         # one more household served before the crossing: it moves back to the latest first
         # service before it (late services only; in order, nothing moves)
         crossing = _below(services, latest, crossing)
-    return RoundHead(count, latest), crossing
+    return (count, latest), crossing
 
 
 def crossing_of(services: Store, head: RoundHead, allowed: float) -> Stamp | None:
     """The round's first service beyond `allowed` households (None while it is within them)."""
-    if head.households <= allowed:
+    households, latest = head
+    if households <= allowed:
         return None
-    crossing: Stamp = from_last(services, head.latest, int(head.households - allowed) - 1)
+    crossing: Stamp = from_last(services, latest, int(households - allowed) - 1)
     return crossing
 
 
 def last_service(head: RoundHead) -> float:
     """The time of the round's latest first service."""
-    _, stamps = head.latest
+    _, (_, stamps) = head
     t, _ = stamps[-1]
     return float(t)
 

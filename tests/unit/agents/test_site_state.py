@@ -166,7 +166,8 @@ def test_the_crossing_is_the_first_service_beyond_the_allowed_households(
             assert crossing == (ordered[allowed] if len(ordered) > allowed else None)
             assert crossing_of(chunks, head, allowed) == crossing
     assert head is not None
-    assert head.households == len(firsts) and every_entry(chunks, head.latest) == sorted(firsts.values())
+    households, latest = head
+    assert households == len(firsts) and every_entry(chunks, latest) == sorted(firsts.values())
 
 
 @settings(max_examples=150, deadline=None)
