@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import ClassVar
 
-from agents.chunks import CHUNK_SIZE, chain, collect
+from agents.chunks import CHUNK_SIZE, Chunk, chain, collect
 from agents.config import OverDistributionConfig
 from agents.detector import Context, Detector, timer_due
 from agents.findings import Finding
@@ -73,7 +73,7 @@ class OverDistributionDetector(Detector):
             for commodity, kilos in by_commodity(data.items).items():
                 latest = ledgers.get(commodity)
                 if latest is not None and commodity not in record.stale:
-                    lines = latest[1]
+                    _, lines = latest
                     last_time, _, _, _, received, distributed = lines[-1]
                     if t > last_time:  # the in-order case of _move, written out: the usual one
                         distributed += kilos
@@ -103,8 +103,10 @@ class OverDistributionDetector(Detector):
         latest = record.ledgers.get(commodity)
         if latest is None:
             record.ledgers[commodity] = (None, [line])
-        elif len(latest[1]) < CHUNK_SIZE:
-            latest[1].append(line)
+            return
+        _, lines = latest
+        if len(lines) < CHUNK_SIZE:
+            lines.append(line)
         else:
             self._push(key, record, commodity, line, state)
 
@@ -119,29 +121,38 @@ class OverDistributionDetector(Detector):
         each late line cost a quarter of the detectors' time.)"""
         latest = record.ledgers.get(commodity)
         stamp = (t, kind, eid)  # sorts as the ledger line would
-        stale = record.stale.get(commodity)
-        if latest is None or stamp > latest[1][-1]:  # in order: the usual case
-            if stale is not None:  # the last line's totals are stale too: counted with them
-                self._append(key, record, commodity, (t, kind, eid, kilos, 0.0, 0.0), state)
+        if latest is None:
+            received, distributed = record.base.get(commodity, NOTHING)
+        else:
+            _, lines = latest
+            if stamp < lines[-1]:  # late (a line with the same stamp sorts after it too)
+                self._late(key, record, commodity, latest, (t, kind, eid, kilos, 0.0, 0.0), state, ctx)
                 return
-            if latest is None:
-                received, distributed = record.base.get(commodity, NOTHING)
-            else:
-                _, _, _, _, received, distributed = latest[1][-1]
-            if kind == RECEIPT:
-                received += kilos
-            else:
-                distributed += kilos
-            line = (t, kind, eid, kilos, received, distributed)
-            self._append(key, record, commodity, line, state)
-            if distributed > self.config.stock_ratio * received and commodity not in record.candidates:
-                self._candidate(key, record, commodity, line, ctx)
+            _, _, _, _, received, distributed = lines[-1]
+        if commodity in record.stale:  # the last line's totals are stale too: counted with them
+            self._append(key, record, commodity, (t, kind, eid, kilos, 0.0, 0.0), state)
             return
-        placed = place_late(state[self._ledgers], latest, record.floors.get(commodity),
-                            (t, kind, eid, kilos, 0.0, 0.0), partial(new_name, key, record))
+        if kind == RECEIPT:
+            received += kilos
+        else:
+            distributed += kilos
+        line = (t, kind, eid, kilos, received, distributed)
+        self._append(key, record, commodity, line, state)
+        if distributed > self.config.stock_ratio * received and commodity not in record.candidates:
+            self._candidate(key, record, commodity, line, ctx)
+
+    def _late(self, key: str, record: SiteRecord, commodity: str, latest: Chunk, line: Line,
+              state: Mapping[str, Store], ctx: Context) -> None:
+        """Put a late line in its place: the totals from it on are stale, and what the
+        candidate or confirmed excess after it rested on may have changed."""
+        placed = place_late(state[self._ledgers], latest, record.floors.get(commodity), line,
+                            partial(new_name, key, record))
         if placed is None:
             return  # applied already
+        t, kind, eid, _, _, _ = line
+        stamp = (t, kind, eid)
         record.ledgers[commodity] = placed
+        stale = record.stale.get(commodity)
         record.stale[commodity] = stamp if stale is None else min(stale, stamp)
         for found in (record.candidates, record.excess):
             known = found.get(commodity)

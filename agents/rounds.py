@@ -51,7 +51,10 @@ def serve(served: Store, services: Store, head: RoundHead | None, at: str, token
     None when the token's first service stays as it was (nothing changes)."""
     key = f"{at}\x1f{token}"
     firsts: tuple[Stamp, ...] | None = served.get(key)
-    known = None if firsts is None or head is None else _first_held(services, head[1], firsts)
+    known = None
+    if firsts is not None and head is not None:
+        _, held = head
+        known = _first_held(services, held, firsts)
     if known is not None and stamp >= known:
         return None
     served[key] = (stamp,) if firsts is None or head is None else tuple(sorted({*firsts, stamp}))
