@@ -4,7 +4,6 @@ allows in a round, or more of a commodity than they received."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
 from typing import ClassVar
 
 from agents.chunks import CHUNK_SIZE, Chunk, chain, collect
@@ -12,7 +11,7 @@ from agents.config import OverDistributionConfig
 from agents.detector import Context, Detector, timer_due
 from agents.findings import Finding
 from agents.rounds import allowed_households, crossing_of, last_service, round_key, serve
-from agents.site_record import SiteRecord, new_name, site_finding
+from agents.site_record import SiteRecord, site_finding
 from agents.state import Store
 from agents.stock import DISTRIBUTION, NOTHING, RECEIPT, Excess, Line, by_commodity, fold, place_late, recount
 from schemas.alerts import Typology
@@ -49,12 +48,12 @@ class OverDistributionDetector(Detector):
         t = event.at
         if isinstance(event, ShipmentReceived):
             key = event.data.site_id
-            record: SiteRecord = table.get(key) or SiteRecord()
+            record: SiteRecord = table.get(key) or SiteRecord(site_id=key)
             for commodity, kilos in by_commodity(event.data.items).items():
                 self._move(key, record, commodity, t, RECEIPT, event.id, kilos, state, ctx)
         elif isinstance(event, DistributionRecorded):
             key = event.subject
-            record = table.get(key) or SiteRecord()
+            record = table.get(key) or SiteRecord(site_id=key)
             data = event.data
             limit = self._limits.get(key)
             if limit is None:
@@ -62,8 +61,8 @@ class OverDistributionDetector(Detector):
             round_id = data.round_id
             crossing = record.crossings.get(round_id)
             served = serve(state[self._served], state[self._services], record.rounds.get(round_id),
-                           round_key(key, round_id), data.beneficiary, (t, event.id), limit, crossing,
-                           partial(new_name, key, record))
+                           f"{key}\x1f{round_id}\x1f{data.beneficiary}", (t, event.id), limit, crossing,
+                           record.new_name)
             if served is not None:
                 record.rounds[round_id], moved = served
                 if moved != crossing and moved is not None:
@@ -94,7 +93,7 @@ class OverDistributionDetector(Detector):
 
     def _push(self, key: str, record: SiteRecord, commodity: str, line: Line, state: Mapping[str, Store]) -> None:
         """Start the commodity's next chunk with `line`, its full latest chunk going into the store."""
-        name = new_name(key, record)
+        name = record.new_name()
         state[self._ledgers][name] = record.ledgers[commodity]
         record.ledgers[commodity] = (name, [line])
 
@@ -146,7 +145,7 @@ class OverDistributionDetector(Detector):
         """Put a late line in its place: the totals from it on are stale, and what the
         candidate or confirmed excess after it rested on may have changed."""
         placed = place_late(state[self._ledgers], latest, record.floors.get(commodity), line,
-                            partial(new_name, key, record))
+                            record.new_name)
         if placed is None:
             return  # applied already
         t, kind, eid, _, _, _ = line
@@ -163,7 +162,7 @@ class OverDistributionDetector(Detector):
 
     def _recount(self, key: str, record: SiteRecord, state: Mapping[str, Store], ctx: Context) -> None:
         """Count the stale running totals again, and look for the first excess after them."""
-        ledgers, names = state[self._ledgers], partial(new_name, key, record)
+        ledgers, names = state[self._ledgers], record.new_name
         for commodity, start in record.stale.items():
             latest, found = recount(ledgers, record.ledgers[commodity], record.floors.get(commodity), start,
                                     record.base.get(commodity, NOTHING), self.config.stock_ratio,

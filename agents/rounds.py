@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import bisect
 
-from agents.chunks import Chunk, Names, from_last, push, rewrite, walk_back
+from agents.chunks import CHUNK_SIZE, Chunk, Names, from_last, push, rewrite, walk_back
 from agents.state import Store
 
 Stamp = tuple[float, str]
@@ -44,12 +44,12 @@ def round_key(site_id: str, round_id: str) -> str:
     return f"{site_id}\x1f{round_id}"
 
 
-def serve(served: Store, services: Store, head: RoundHead | None, at: str, token: str, stamp: Stamp,
-          allowed: float, crossing: Stamp | None, fresh: Names) -> tuple[RoundHead, Stamp | None] | None:
-    """Record that `token` was served at `stamp` in the round `at` (`round_key`), given the
-    households it allows and its crossing before; return its head and crossing after, or
-    None when the token's first service stays as it was (nothing changes)."""
-    key = f"{at}\x1f{token}"
+def serve(served: Store, services: Store, head: RoundHead | None, key: str, stamp: Stamp, allowed: float,
+          crossing: Stamp | None, fresh: Names) -> tuple[RoundHead, Stamp | None] | None:
+    """Record that a token was served at `stamp` in a round (`key`: the round's `round_key`
+    and the token, as `served` names them), given the households it allows and its crossing
+    before; return its head and crossing after, or None when the token's first service stays
+    as it was (nothing changes)."""
     firsts: tuple[Stamp, ...] | None = served.get(key)
     known = None
     if firsts is not None and head is not None:
@@ -66,10 +66,12 @@ def serve(served: Store, services: Store, head: RoundHead | None, at: str, token
         if known is None:
             count += 1
         _, stamps = latest
-        if stamp > stamps[-1]:  # in order, the usual case (a token served before comes before)
-            latest = push(services, latest, stamp, fresh)
-        else:
+        if not stamp > stamps[-1]:  # late
             latest = _place(services, latest, stamp, known, fresh)
+        elif len(stamps) < CHUNK_SIZE:  # in order, the usual case (a token served before comes before)
+            stamps.append(stamp)
+        else:
+            latest = push(services, latest, stamp, fresh)
     if crossing is None:
         if count > allowed:  # the first household beyond the caseload: found once
             crossing = from_last(services, latest, int(count - allowed) - 1)

@@ -36,14 +36,14 @@ class SiteRecord:
     stale: dict[str, LineStamp] = field(default_factory=dict)
     """commodity -> the first ledger line whose running totals a late line has made stale
     (they are counted again, and the first excess looked for, before the stock is judged)"""
+    site_id: str = ""
     named: int = 0  # chunks of the site named so far: names are never used twice
 
-
-def new_name(key: str, record: SiteRecord) -> str:
-    """A new name for a chunk of the site's rounds or ledgers."""
-    number = record.named
-    record.named = number + 1
-    return f"{key}\x1f{number}"
+    def new_name(self) -> str:
+        """A new name for a chunk of the site's rounds or ledgers."""
+        number = self.named
+        self.named = number + 1
+        return f"{self.site_id}\x1f{number}"
 
 
 def site_finding(config: OverDistributionConfig, key: str, record: SiteRecord, site: Site | None) -> list[Finding]:

@@ -156,11 +156,11 @@ def test_the_crossing_is_the_first_service_beyond_the_allowed_households(
     with chunks_of(size):
         for n, (who, minute) in enumerate(services):
             stamp = (minute * 60.0, f"event-{n:03d}")
-            changed = serve(served, chunks, head, AT, token(who), stamp, allowed, crossing, names)
+            changed = serve(served, chunks, head, f"{AT}\x1f{token(who)}", stamp, allowed, crossing, names)
             if changed is not None:
                 head, crossing = changed
             assert head is not None
-            assert serve(served, chunks, head, AT, token(who), stamp, allowed, crossing, names) is None  # again
+            assert serve(served, chunks, head, f"{AT}\x1f{token(who)}", stamp, allowed, crossing, names) is None
             firsts[token(who)] = min(firsts.get(token(who), stamp), stamp)
             ordered = sorted(firsts.values())
             assert crossing == (ordered[allowed] if len(ordered) > allowed else None)
