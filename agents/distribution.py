@@ -10,7 +10,7 @@ from agents.chunks import CHUNK_SIZE, Chunk, chain, collect
 from agents.config import OverDistributionConfig
 from agents.detector import Context, Detector, timer_due
 from agents.findings import Finding
-from agents.rounds import allowed_households, crossing_of, last_service, round_key, serve
+from agents.rounds import allowed_households, crossing_of, last_service, serve
 from agents.site_record import SiteRecord, site_finding
 from agents.state import Store
 from agents.stock import DISTRIBUTION, NOTHING, RECEIPT, Excess, Line, by_commodity, fold, place_late, recount
@@ -181,20 +181,18 @@ class OverDistributionDetector(Detector):
         """Rounds whose last service is before `horizon` go (a crossing found in one stays);
         the ledgers' chunks before it are folded into the totals they left (no event at or
         after `horizon` goes before them, and the watermark has passed them). Then every
-        chunk no record names any more goes, and when rounds went, every token of a round no
-        record holds."""
+        chunk no record names any more goes, and the tokens of the rounds that went."""
         table, ledgers, services = state[self.typology], state[self._ledgers], state[self._services]
-        rounds: set[str] = set()
+        gone: list[str] = []  # the served keys' prefixes of the rounds that went
         chunks: set[str] = set()
         lines: set[str] = set()
-        dropped = False
         for key, record in list(table.items()):
             changed = False
             for round_id in [r for r, head in record.rounds.items() if last_service(head) < horizon]:
                 del record.rounds[round_id]
-                changed = dropped = True
-            for round_id, (_, latest) in record.rounds.items():
-                rounds.add(round_key(key, round_id))
+                gone.append(f"{key}\x1f{round_id}\x1f")
+                changed = True
+            for _, latest in record.rounds.values():
                 chunks.update(chain(services, latest))
             for commodity, latest in record.ledgers.items():
                 folded = fold(ledgers, latest, record.floors.get(commodity), horizon, record.stale.get(commodity))
@@ -206,9 +204,9 @@ class OverDistributionDetector(Detector):
                 table[key] = record
         collect(services, chunks)
         collect(ledgers, lines)
-        if dropped:  # the tokens of the rounds that went (and of any a checkpoint cut short left)
-            served = state[self._served]
-            for name in [name for name in served if name.rsplit("\x1f", 1)[0] not in rounds]:
+        if gone:
+            served, prefixes = state[self._served], tuple(gone)
+            for name in [name for name in served if name.startswith(prefixes)]:
                 del served[name]
 
     def on_timer(self, key: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:

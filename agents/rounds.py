@@ -40,16 +40,12 @@ def allowed_households(caseload_ratio: float, caseload: int) -> int:
     return int(caseload_ratio * caseload + 1e-9)
 
 
-def round_key(site_id: str, round_id: str) -> str:
-    return f"{site_id}\x1f{round_id}"
-
-
 def serve(served: Store, services: Store, head: RoundHead | None, key: str, stamp: Stamp, allowed: float,
           crossing: Stamp | None, fresh: Names) -> tuple[RoundHead, Stamp | None] | None:
-    """Record that a token was served at `stamp` in a round (`key`: the round's `round_key`
-    and the token, as `served` names them), given the households it allows and its crossing
-    before; return its head and crossing after, or None when the token's first service stays
-    as it was (nothing changes)."""
+    """Record that a token was served at `stamp` in a round (`key`: site, round and token,
+    joined by the unit separator, as `served` names them), given the households the round
+    allows and its crossing before; return its head and crossing after, or None when the
+    token's first service stays as it was (nothing changes)."""
     firsts: tuple[Stamp, ...] | None = served.get(key)
     known = None
     if firsts is not None and head is not None:
