@@ -10,6 +10,12 @@ source is idle (`flush()`, the end of a replay) everything is judged at the cloc
 Writes to the stores follow the order of a changelog: a detector's state, then the
 alert, then the event's id as seen. A store that keeps a prefix of those writes (a worker
 killed mid-way) therefore never holds an event as seen without its effects.
+
+The retention (`sweep`) forgets what no event still to come can need. Replay sweeps as
+soon as the clock allows; the worker (`sweeps_at_checkpoints`) only between checkpoints,
+so that no checkpoint holds both the effects of events applied before a sweep and records
+made after it: events applied again after a crash are then never applied to a subject the
+sweep forgot and a later event started anew.
 """
 
 from __future__ import annotations
@@ -114,8 +120,10 @@ class Monitor:
         config: DetectorConfig | None = None,
         sanctions: Iterable[ListedName] | None = None,
         stores: StoreFactory = memory_store,
+        sweeps_at_checkpoints: bool = False,
     ) -> None:
         self.config = config or DetectorConfig()
+        self._sweeps_inline = not sweeps_at_checkpoints
         self.detectors = build_detectors(self.config)
         self._by_type: dict[str, list[Detector]] = {}
         for detector in self.detectors:
@@ -234,7 +242,7 @@ class Monitor:
         self.accepted += 1
         clock = self._clock
         clock.observe(source, event.at)
-        if clock.frontier - self.retention_s >= self._swept + self._sweep_step_s:
+        if self._sweeps_inline and clock.frontier - self.retention_s >= self._swept + self._sweep_step_s:
             self._sweep()
         watermark = clock.watermark
         ctx = self._ctx
@@ -252,6 +260,16 @@ class Monitor:
         alerts = self._emit(found) if found else []
         self._seen[event_id] = event.at  # last: see the module docstring
         return alerts
+
+    def sweep(self) -> bool:
+        """Apply the retention if the clock has moved a sweep's step since the last one;
+        whether it did. A monitor made with `sweeps_at_checkpoints` sweeps only here: right
+        after each checkpoint, and when it is built on the state of one."""
+        if self._clock.frontier - self.retention_s < self._swept + self._sweep_step_s:
+            return False
+        swept = self._swept
+        self._sweep()
+        return self._swept != swept
 
     def _sweep(self) -> None:
         """Forget what no event that is not expired can need (contract 1.1, state retention):
@@ -299,7 +317,7 @@ class Monitor:
         """`source` has got to `time` without an event for this monitor (a heartbeat)."""
         clock = self._clock
         clock.observe(source, time)
-        if clock.frontier - self.retention_s >= self._swept + self._sweep_step_s:
+        if self._sweeps_inline and clock.frontier - self.retention_s >= self._swept + self._sweep_step_s:
             self._sweep()
         return self._emit(self._fire_timers(clock.watermark))
 

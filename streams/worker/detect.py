@@ -88,8 +88,9 @@ async def _detect(ctx: WorkerContext, message: Message) -> int:
 
 async def checkpoint(ctx: WorkerContext) -> None:
     """Write the changed state to the table and its changelog, then acknowledge the lanes
-    messages whose effects it holds. If the changelog cannot be written (the broker is
-    away), the messages stay unacknowledged and the rows go with the next checkpoint."""
+    messages whose effects it holds, and let the retention forget what it may. If the
+    changelog cannot be written (the broker is away), the messages stay unacknowledged and
+    the rows go with the next checkpoint."""
     async with ctx.checkpointing:
         held = ctx.unacknowledged.take()
         try:
@@ -112,6 +113,7 @@ async def checkpoint(ctx: WorkerContext) -> None:
             ctx.unacknowledged.give_back(held)
             return
         ctx.acknowledge(held)
+        await ctx.detection.sweep()  # only now: see `Monitors.sweep`
 
 
 async def checkpoint_often(ctx: WorkerContext) -> None:

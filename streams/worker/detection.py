@@ -83,6 +83,10 @@ class Detection:
         rows: Rows = await self._ask(("checkpoint",))
         return rows
 
+    async def sweep(self) -> None:
+        """The last checkpoint's rows are written: the retention may forget (`Monitors.sweep`)."""
+        await self._ask(("sweep",))
+
     async def forget(self, partitions: set[int]) -> None:
         """The partitions went to another worker."""
         if partitions & self._loaded:

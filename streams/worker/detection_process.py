@@ -7,6 +7,7 @@ same way:
     ("load", partition, rows, sources)   -> None      take over a partition: its state rows
     ("apply", partition, offset, value)  -> Outcome   a lanes message, as read
     ("checkpoint",)                      -> Rows      the state changed since the last one
+    ("sweep",)                           -> None      the last checkpoint is written: apply the retention
     ("forget", partitions)               -> None      partitions gone to another worker
     ("context", kind, subject_id, at)    -> dict|None an alert's map (`Monitors.context`)
 
@@ -111,6 +112,8 @@ def handle(monitors: Monitors, request: tuple[Any, ...]) -> Any:
         return apply(monitors, *args)
     if kind == "checkpoint":
         return checkpoint(monitors)
+    if kind == "sweep":
+        return monitors.sweep()
     if kind == "load":
         return monitors.load(*args)
     if kind == "forget":

@@ -103,7 +103,7 @@ class Monitors:
             monitor, _ = known
             return monitor, []
         stores = PartitionStores(self._data, partition)
-        monitor = Monitor(self._settings.detectors, self._sanctions, stores)
+        monitor = Monitor(self._settings.detectors, self._sanctions, stores, sweeps_at_checkpoints=True)
         sources = self._sources.get(partition, self._settings.kafka.partitions)
         monitor.expect([f"events-{p}" for p in range(sources)])
         self._by_partition[partition] = (monitor, stores)
@@ -226,6 +226,16 @@ class Monitors:
             positions = {(message.partition, message.offset) for message in read}
             self._failed = {failed for failed in self._failed if failed[:2] in positions}
         return rows
+
+    def sweep(self) -> None:
+        """Apply the retention in every monitor (`Monitor.sweep`), once the last checkpoint's
+        rows are written: its deletions go with the next checkpoint, before any event's
+        effects there. A checkpoint then never holds a sweep between two of its events, and
+        a worker that dies while writing one and applies its events again never applies an
+        event to a subject the sweep forgot and a later event started anew. (Rows a failed
+        write keeps go with the next checkpoint's: no sweep lies between them either.)"""
+        for monitor, _ in self._by_partition.values():
+            monitor.sweep()
 
     def forget(self, partitions: Iterable[int]) -> None:
         """The partitions went to another worker (after a checkpoint): their monitors and state go."""

@@ -272,3 +272,56 @@ def test_a_checkpoint_cut_short_anywhere_leaves_a_sites_chunked_state_whole() ->
                 else:
                     table[key] = data
             assert _alerts_after(table, after, config) == expected, f"cut after {cut} of {len(writes)} writes"
+
+
+def _served_again_across_a_sweep() -> tuple[list, list]:
+    """A token served at the start of a round, its service arriving late, then the clock
+    moved three days on (with a retention of two, the token is forgotten), then the token
+    served again in the same round."""
+    before = [s.tick(s.at())]
+    after = [s.distribution("DP-1", s.token(1), time=s.at(hours=10)),
+             s.tick(s.at(days=3)),
+             s.distribution("DP-1", s.token(1), time=s.at(days=3, hours=1)),
+             s.tick(s.at(days=3, hours=2))]
+    return before, after
+
+
+def _cut_short_everywhere(sweeps_at_checkpoints: bool) -> list[int]:
+    """The cuts of the second checkpoint after which the events since the first, applied
+    again, give alerts other than those the uninterrupted monitor sent."""
+    config = DetectorConfig(retention_days=2)
+    before, after = _served_again_across_a_sweep()
+    whole: dict[bytes, bytes] = {}
+    stores = PartitionStores(whole, 0)
+    monitor = Monitor(config, stores=stores, sweeps_at_checkpoints=sweeps_at_checkpoints)
+    for event in before:
+        monitor.process(event, source="events-0")
+    stores.checkpoint(lambda key, data: whole.__setitem__(key, data) if data else whole.pop(key, None))
+    monitor.sweep()
+    sent = {alert.alert_id: alert.model_dump_json() for event in after
+            for alert in monitor.process(event, source="events-0")}
+    writes: list[tuple[bytes, bytes | None]] = []
+    stores.checkpoint(lambda key, data: writes.append((key, data)))
+    wrong = []
+    for cut in range(len(writes) + 1):
+        table = dict(whole)
+        for key, data in writes[:cut]:
+            if data is None:
+                table.pop(key, None)
+            else:
+                table[key] = data
+        again = Monitor(config, stores=PartitionStores(table, 0), sweeps_at_checkpoints=sweeps_at_checkpoints)
+        resent = {alert.alert_id: alert.model_dump_json() for event in after
+                  for alert in again.process(event, source="events-0")}
+        if {**sent, **resent} != sent:
+            wrong.append(cut)
+    return wrong
+
+
+def test_a_checkpoint_never_holds_a_sweep_between_its_events() -> None:
+    """The worker's monitors sweep only between checkpoints: a checkpoint cut short anywhere,
+    its events applied again, sends only the alerts already sent. Swept within it, a token
+    the sweep forgot and a later service started anew is written, and its forgotten service,
+    applied again, makes a duplicate collection never seen (the fault this prevents)."""
+    assert _cut_short_everywhere(sweeps_at_checkpoints=False)
+    assert _cut_short_everywhere(sweeps_at_checkpoints=True) == []
