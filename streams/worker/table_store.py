@@ -128,8 +128,12 @@ class PartitionStore(MutableMapping[str, Any]):
         if key not in self:
             raise KeyError(key)
         self._cache.pop(key, None)
-        self._deleted.add(key)
-        self._dirty[self._key(key)] = None
+        table_key = self._key(key)
+        if table_key in self._table:
+            self._deleted.add(key)
+            self._dirty[table_key] = None
+        else:  # made since the last checkpoint: the changelog never had it, so no tombstone
+            self._dirty.pop(table_key, None)
 
     def forget_deleted(self) -> None:
         """The keys deleted since the last checkpoint are gone from the table too: the set

@@ -85,6 +85,33 @@ def test_what_the_retention_forgets_is_tombstoned_and_leaves_no_trace() -> None:
     assert all(not store._deleted for store in stores._stores)
 
 
+def test_a_key_made_and_deleted_between_checkpoints_is_never_written() -> None:
+    """A key the changelog never had needs no tombstone: made and deleted between two
+    checkpoints (a chunk a later distribution replaced), it is not written at all, while a
+    key the table holds is still tombstoned when deleted."""
+    table: dict[bytes, bytes] = {}
+    written: list[tuple[bytes, bytes | None]] = []
+
+    def write(key: bytes, data: bytes | None) -> None:
+        written.append((key, data))
+        if data is None:
+            table.pop(key, None)
+        else:
+            table[key] = data
+
+    stores = PartitionStores(table, 0)
+    store = stores("s")
+    store["kept"] = 1
+    stores.checkpoint(write)
+    store["passing"] = 2
+    del store["passing"]
+    del store["kept"]
+    assert "passing" not in store and "kept" not in store
+    assert stores.checkpoint(write) == 1
+    assert written == [(b"0|s|kept", dump_state(1)), (b"0|s|kept", None)]
+    assert table == {} and "kept" not in PartitionStores(table, 0)("s")
+
+
 def test_state_refuses_to_unpickle_anything_but_state_types() -> None:
     """The changelog is not trusted to run code: only the project's records load."""
 
