@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from schemas.exceptions import ConfigurationError
 from streams.cli.checks import KAFKA_FAILED, broker_answers, retried, topics_exist
+from streams.kafka.servers import check_broker
 from streams.settings import Settings, load_settings
 
 DEFAULT_BROKER_DIR = Path.home() / ".local" / "share" / "aidmon" / "broker"
@@ -90,6 +92,10 @@ def _broker_and_config(parser: argparse.ArgumentParser) -> None:
 def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.config)
     if args.broker:
+        try:
+            check_broker(args.broker)  # the settings checked theirs; model_copy checks nothing
+        except ValueError as exc:
+            raise ConfigurationError("--broker", str(exc)) from None
         settings = settings.model_copy(update={"broker": args.broker})
     args.broker = settings.broker  # the broker in force, for the line of a Kafka failure (streams.cli.main)
     return settings

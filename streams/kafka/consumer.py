@@ -7,7 +7,8 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from streams.kafka.topics import ALERTS, EVENTS, bootstrap_servers
+from streams.kafka.servers import bootstrap_servers
+from streams.kafka.topics import ALERTS, EVENTS
 
 
 def read_alerts(broker: str, idle_seconds: float | None) -> Iterator[dict[str, Any]]:

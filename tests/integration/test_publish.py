@@ -18,7 +18,8 @@ from schemas.decode import Decoder
 from schemas.exceptions import InvalidEventError
 from schemas.privacy import Pseudonymiser
 from streams.kafka.producer import BATCH_TYPE
-from streams.kafka.topics import EVENTS, bootstrap_servers
+from streams.kafka.servers import bootstrap_servers
+from streams.kafka.topics import EVENTS
 from tests.integration.live import SECRET, aidmon, write_config
 from tests.paths import SAMPLE, require
 
