@@ -27,6 +27,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from agents.config import DetectorConfig
 from schemas.alerts import Severity, Typology
 from schemas.exceptions import ConfigurationError
+from streams.kafka.servers import check_broker
 
 
 class PseudonymisationSettings(BaseModel):
@@ -116,7 +117,9 @@ class Settings(BaseSettings):
         env_prefix="AIDMON_", env_nested_delimiter="__", extra="forbid", frozen=True
     )
 
-    broker: str = Field(default="kafka://127.0.0.1:9092", description="Kafka bootstrap, kafka://HOST:PORT[,HOST:PORT]")
+    broker: Annotated[str, AfterValidator(check_broker)] = Field(
+        default="kafka://127.0.0.1:9092", description="Kafka bootstrap, kafka://HOST:PORT[,HOST:PORT]"
+    )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     detectors: DetectorConfig = Field(default_factory=DetectorConfig)
     pseudonymisation: PseudonymisationSettings = Field(default_factory=PseudonymisationSettings)
@@ -163,4 +166,5 @@ def load_settings(config: Path | None = None) -> Settings:
         error = exc.errors(include_url=False, include_input=False)[0]
         key = ".".join(str(part) for part in error["loc"]) or "(top level)"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigurationError(key, f"{error['msg']}{more}") from None
+        message = error["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's ValueError
+        raise ConfigurationError(key, f"{message}{more}") from None

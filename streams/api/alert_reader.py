@@ -16,7 +16,8 @@ from pydantic import ValidationError
 
 from schemas.lifecycle import StatusChange
 from streams.api.alert_book import AlertBook
-from streams.kafka.topics import ALERT_STATUS, ALERTS, bootstrap_servers
+from streams.kafka.servers import bootstrap_servers
+from streams.kafka.topics import ALERT_STATUS, ALERTS
 
 log = logging.getLogger("aidmon.api")
 

@@ -115,6 +115,11 @@ def _components() -> dict[str, Any]:
                        "type": {"type": "string"}, "time": {"type": "string"}, "subject": {"type": "string"},
                        "data": {"type": "object"}},
     }
+    schemas["EventData"] = {
+        "type": "object", "properties": {"specversion": False},  # with one, the body is a structured event
+        "description": "Binary content mode: the `data` of one event alone (its attributes are the `ce-` "
+                       "headers); the JSON Schema of each type's data is in schemas/json/",
+    }
     schemas["Accepted"] = {
         "type": "object", "required": ["accepted", "ids"],
         "properties": {"accepted": {"type": "integer"}, "ids": {"type": "array", "items": {"type": "string"}}},
@@ -226,6 +231,34 @@ def _alert_paths(page_limit: int) -> dict[str, Any]:
     }
 
 
+# CloudEvents binary content mode over HTTP (contract 1.1): the attributes as headers
+BINARY_HEADERS = {
+    "ce-specversion": "1.0: with this header the request is in binary content mode, one event whose "
+                      "attributes are the ce- headers and whose body is its `data` alone",
+    "ce-id": "binary mode: the event's `id`",
+    "ce-source": "binary mode: the event's `source`",
+    "ce-type": "binary mode: the event's `type`",
+    "ce-time": "binary mode: the event's `time` (RFC 3339)",
+    "ce-subject": "binary mode: the event's `subject`",
+}
+BINARY_MODE = (
+    "CloudEvents binary content mode (contract 1.1, the HTTP binding): the attributes in `ce-` headers "
+    "(`ce-specversion: 1.0`, `ce-id`, `ce-source`, `ce-type`, `ce-time`, `ce-subject`; values "
+    "percent-encoded UTF-8), `Content-Type: application/json` as its `datacontenttype`, and the event's "
+    "`data` alone as the body (`EventData`). It is one event, judged and answered as the same event in "
+    "structured mode; a rejected one is kept with its `ce-` and `Content-Type` headers."
+)
+
+
+def _binary_parameters() -> list[dict[str, Any]]:
+    parameters = []
+    for name, description in BINARY_HEADERS.items():
+        schema: dict[str, Any] = {"const": "1.0"} if name == "ce-specversion" else {"type": "string"}
+        parameters.append({"name": name, "in": "header", "required": False, "description": description,
+                           "schema": schema})
+    return parameters
+
+
 def _event_paths(max_body_bytes: int) -> dict[str, Any]:
     array = {"type": "array", "items": _ref("CloudEvent"), "minItems": 1, "maxItems": MAX_EVENTS}
     return {
@@ -233,9 +266,12 @@ def _event_paths(max_body_bytes: int) -> dict[str, Any]:
             "operationId": "publishEvents",
             "summary": f"publish events: one JSON object, a JSON array, a CloudEvents batch ({BATCH_CONTENT_TYPE}: "
                        "a JSON array), or NDJSON (application/x-ndjson); all or nothing",
+            "description": "Structured mode: the body is the events themselves (`CloudEvent`, an array of "
+                           f"them, a batch, NDJSON). {BINARY_MODE}",
             "security": [{"bearer": []}],
+            "parameters": _binary_parameters(),
             "requestBody": {"required": True, "content": {
-                "application/json": {"schema": {"oneOf": [_ref("CloudEvent"), array]}},
+                "application/json": {"schema": {"oneOf": [_ref("CloudEvent"), array, _ref("EventData")]}},
                 BATCH_CONTENT_TYPE: {"schema": array},
                 "application/x-ndjson": {"schema": {"type": "string"}},
             }},

@@ -20,7 +20,8 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from streams.kafka.reach import broker_problem
-from streams.kafka.topics import bootstrap_servers, missing_topics
+from streams.kafka.servers import bootstrap_servers
+from streams.kafka.topics import missing_topics
 
 KAFKA_FAILED = 1  # the exit status of a command whose broker or topics are not there
 RETRY_SECONDS = 10.0

@@ -18,7 +18,8 @@ from typing import IO, Any
 
 from streams.dev.simulator import Simulation
 from streams.kafka.consumer import alerts_of, render_alert
-from streams.kafka.topics import ALERTS, bootstrap_servers
+from streams.kafka.servers import bootstrap_servers
+from streams.kafka.topics import ALERTS
 
 STATUS_SECONDS = 10.0
 

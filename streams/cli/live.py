@@ -12,10 +12,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from schemas.exceptions import ConfigurationError
 from streams.cli.checks import KAFKA_FAILED, broker_answers, retried, topics_exist
+from streams.kafka.servers import check_broker
 from streams.settings import Settings, load_settings
 
 DEFAULT_BROKER_DIR = Path.home() / ".local" / "share" / "aidmon" / "broker"
+TAIL_DESCRIPTION = (
+    "Follow the alerts topic from its beginning, one line for each version of an alert: its time, "
+    "`new` or `update`, its id, severity, typology, subject and summary. `new` is the first version of "
+    "that alert id seen in this run (on the compacted topic an older alert may first show at a later "
+    "version); `update` is a later version of an id already shown in this run."
+)
 
 
 def add_live_commands(commands: Any) -> None:
@@ -61,7 +69,10 @@ def add_live_commands(commands: Any) -> None:
     export.add_argument("--every-update", action="store_true", help="every version, not the last one per alert id")
     _broker_and_config(export)
     export.set_defaults(run=run_alerts_export)
-    tail = alerts_commands.add_parser("tail", help="follow the alerts live, one line each")
+    tail = alerts_commands.add_parser(
+        "tail", help="follow the alerts topic from its beginning, one line a version",
+        description=TAIL_DESCRIPTION,
+    )
     tail.add_argument("--json", action="store_true", help="print each alert as JSON")
     _broker_and_config(tail)
     tail.set_defaults(run=run_alerts_tail)
@@ -90,6 +101,10 @@ def _broker_and_config(parser: argparse.ArgumentParser) -> None:
 def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.config)
     if args.broker:
+        try:
+            check_broker(args.broker)  # the settings checked theirs; model_copy checks nothing
+        except ValueError as exc:
+            raise ConfigurationError("--broker", str(exc)) from None
         settings = settings.model_copy(update={"broker": args.broker})
     args.broker = settings.broker  # the broker in force, for the line of a Kafka failure (streams.cli.main)
     return settings

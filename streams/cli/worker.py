@@ -4,7 +4,8 @@ In order, each ending the command with one line on standard error when it fails:
 settings and the pseudonymisation secret (exit 2), the broker answers (exit 1), the topics
 the worker reads and writes exist (exit 1; `--create-topics` creates the missing ones
 instead), the sanctions list (exit 2). Faust's worker then runs with `KafkaNoiseFilter` on its
-log handlers, so that a broker going away costs a few lines a minute, not thousands a second.
+log handlers and aiokafka's clients pausing between tries (`streams.kafka.backoff`), so that a
+broker going away costs a few lines a minute, not thousands a second.
 A worker that stops on its own (its detection process ended: one line says so) exits 3,
 to be restarted.
 """
@@ -17,6 +18,7 @@ from typing import Any
 
 from streams.bootstrap import require_pseudonymiser, sanctions_names
 from streams.cli.checks import KAFKA_FAILED, broker_answers, topics_exist
+from streams.kafka import backoff as kafka_backoff
 from streams.kafka.noise import quiet_kafka_clients
 from streams.kafka.topics import create_topics, topic_specs
 from streams.settings import Settings
@@ -33,6 +35,7 @@ def run_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     from streams.worker.app import build_app
 
+    kafka_backoff.install()  # aiokafka's clients pause between tries while the broker is away
     app = build_app(settings, names, pseudonymiser, args.data_dir, args.web_port)
     worker = faust_worker(app, args.log_level.lower())
     # Faust's progress spinner sets the root logger to DEBUG to see every record: every

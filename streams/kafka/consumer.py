@@ -7,7 +7,8 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from streams.kafka.topics import ALERTS, EVENTS, bootstrap_servers
+from streams.kafka.servers import bootstrap_servers
+from streams.kafka.topics import ALERTS, EVENTS
 
 
 def read_alerts(broker: str, idle_seconds: float | None) -> Iterator[dict[str, Any]]:
@@ -61,7 +62,13 @@ def export_alerts(broker: str, out: IO[str], idle_seconds: float, every_update: 
 def render_alert(alert: dict[str, Any], seen: set[str] | None = None) -> str:
     """One line for a monitor's terminal: when it was raised, `new` or `update`, its id,
     severity, typology, subject and summary. With `seen` (the ids shown so far, which this
-    adds to), an alert whose id was shown before is an `update`; the first is `new`."""
+    adds to), an alert whose id was shown before is an `update`; the first is `new`.
+
+    `new` thus means the first version of that id seen in this run, not the alert's first
+    version: the alerts topic is compacted (an alert raised before the run may first show at
+    a later version), and an alert says nothing of its own version (`updated_at` is the time
+    of its latest evidence, which differs from `raised_at` in first versions too: an overdue
+    shipment's evidence, its dispatch, comes before it is overdue)."""
     subject = alert.get("subject") or {}
     alert_id = str(alert.get("alert_id", "?"))
     change = "update" if seen is not None and alert_id in seen else "new"

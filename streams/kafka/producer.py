@@ -16,7 +16,8 @@ from schemas.decode import Decoder
 from schemas.envelope import BATCH_CONTENT_TYPE
 from schemas.exceptions import InvalidEventError
 from schemas.privacy import Pseudonymiser, tokenised
-from streams.kafka.topics import EVENTS, bootstrap_servers
+from streams.kafka.servers import bootstrap_servers
+from streams.kafka.topics import EVENTS
 
 
 @dataclass

@@ -18,10 +18,9 @@ import socket
 import struct
 import time
 
-from streams.kafka.topics import bootstrap_servers
+from streams.kafka.servers import address, bootstrap_servers
 
 PROBE_SECONDS = 5.0  # for all the bootstrap servers together: a command fails well within 15 s
-DEFAULT_PORT = 9092
 
 _CORRELATION_ID = 0x41494431
 _CLIENT_ID = b"aidmon-probe"
@@ -29,14 +28,6 @@ _CLIENT_ID = b"aidmon-probe"
 _REQUEST = struct.pack(">hhih", 18, 0, _CORRELATION_ID, len(_CLIENT_ID)) + _CLIENT_ID
 API_VERSIONS_REQUEST = struct.pack(">i", len(_REQUEST)) + _REQUEST
 MAX_RESPONSE_BYTES = 1 << 20
-
-
-def address(server: str) -> tuple[str, int]:
-    """("host", port) of "host:port" or "[v6 address]:port" (the port defaults to 9092)."""
-    host, colon, port = server.rpartition(":")
-    if not colon or not port.isdigit() or (host.count(":") and not host.endswith("]")):
-        return server.strip("[]"), DEFAULT_PORT  # no port, or a bare IPv6 address
-    return host.strip("[]"), int(port)
 
 
 def broker_problem(broker: str, timeout_seconds: float = PROBE_SECONDS) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from streams.kafka.servers import bootstrap_servers
 from streams.settings import KafkaSettings
 
 EVENTS = "aid.events.v1"  # agencies publish here, keyed by `subject`
@@ -46,12 +47,6 @@ def topic_specs(kafka: KafkaSettings) -> list[TopicSpec]:
         TopicSpec(lanes_topic(kafka.app_id), p, {"retention.ms": str(WEEK_MS)}),
         TopicSpec(state_changelog(kafka.app_id), p, {"cleanup.policy": "compact"}),
     ]
-
-
-def bootstrap_servers(broker: str) -> list[str]:
-    """`kafka://h1:9092,h2:9092` (or without the scheme) -> ["h1:9092", "h2:9092"]."""
-    hosts = broker.removeprefix("kafka://")
-    return [h.strip() for h in hosts.split(",") if h.strip()]
 
 
 def create_topics(broker: str, kafka: KafkaSettings) -> list[tuple[str, str]]:

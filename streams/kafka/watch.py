@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 
 from streams.kafka.noise import INTERVAL_SECONDS
 from streams.kafka.reach import broker_answers
-from streams.kafka.topics import bootstrap_servers
+from streams.kafka.servers import bootstrap_servers
 
 log = logging.getLogger("aidmon.worker")
 

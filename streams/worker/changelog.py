@@ -19,7 +19,7 @@ import logging
 from typing import Any
 
 from schemas.exceptions import WorkerError
-from streams.kafka.topics import bootstrap_servers
+from streams.kafka.servers import bootstrap_servers
 from streams.worker.table_store import write_order
 
 log = logging.getLogger("aidmon.worker")

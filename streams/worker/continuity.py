@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from faust.types import TP, Message
 
 from schemas.exceptions import WorkerError
-from streams.kafka.topics import bootstrap_servers
+from streams.kafka.servers import bootstrap_servers
 
 log = logging.getLogger("aidmon.worker")
 

@@ -33,10 +33,13 @@ def write_config(path: Path, app_id: str, partitions: int = 4) -> Path:
     return path
 
 
-def aidmon(broker: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def aidmon(
+    broker: str, *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`aidmon ARGS` against `broker` (with `env` added to the environment); it must succeed."""
     run = subprocess.run(
         [str(AIDMON), *args], capture_output=True, text=True, timeout=timeout, check=False,
-        env={**os.environ, "AIDMON_BROKER": broker},
+        env={**os.environ, "AIDMON_BROKER": broker, **(env or {})},
     )
     assert run.returncode == 0, f"aidmon {' '.join(args)} failed:\n{run.stdout}\n{run.stderr}"
     return run

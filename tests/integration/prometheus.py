@@ -4,12 +4,14 @@
 prometheus`) on a free loopback port in a work directory, scraping the given targets as
 job `aidmon-worker` with deploy/prometheus/rules.yml loaded, and stops it at the end.
 `query` runs PromQL through its HTTP API and raises on an invalid expression;
-`dashboard_expressions` lists every query of the dashboards so a test can run them all.
+`dashboard_expressions` lists every query of the dashboards so a test can run them all, with
+the Grafana variables they use replaced by what Grafana puts there by default.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -27,6 +29,10 @@ from tests.paths import ROOT
 RULES = ROOT / "deploy" / "prometheus" / "rules.yml"
 DASHBOARDS = ROOT / "deploy" / "grafana" / "dashboards"
 JOB = "aidmon-worker"
+# What Grafana puts in place of the dashboards' variables when nothing else is chosen: the
+# first job that exports aidmon metrics, every instance (the `instance` variable's All), and a
+# $__rate_interval of four scrape intervals (the provisioned datasource's 15 s).
+GRAFANA_DEFAULTS = {"$__rate_interval": "1m", "$job": JOB, "$instance": ".+"}
 
 
 class PrometheusError(Exception):
@@ -120,13 +126,23 @@ def wait_for_scrape(base_url: str, timeout: float = 30.0) -> None:
     raise PrometheusError(f"job {JOB} not scraped after {timeout:.0f} s: {errors}")
 
 
-def dashboard_expressions() -> list[tuple[str, str]]:
-    """(panel title, PromQL) for every query of every dashboard in deploy/grafana/dashboards/."""
+def dashboard_expressions(expand: bool = True) -> list[tuple[str, str]]:
+    """(panel title, PromQL) for every query of every dashboard in deploy/grafana/dashboards/,
+    its Grafana variables replaced by their defaults (`expand=False`: as written)."""
     found: list[tuple[str, str]] = []
     for path in sorted(DASHBOARDS.glob("*.json")):
         for panel in _panels(json.loads(path.read_text(encoding="utf-8"))["panels"]):
-            found.extend((panel["title"], target["expr"]) for target in panel.get("targets", []) if "expr" in target)
+            found.extend((panel["title"], expand_variables(target["expr"]) if expand else target["expr"])
+                         for target in panel.get("targets", []) if "expr" in target)
     return found
+
+
+def expand_variables(expr: str) -> str:
+    """The query as Grafana sends it with the default selection; raises on a variable it does not know."""
+    expanded = re.sub(r"\$\w+", lambda match: GRAFANA_DEFAULTS.get(match.group(), match.group()), expr)
+    if "$" in expanded:
+        raise ValueError(f"{expr!r} uses a variable other than {sorted(GRAFANA_DEFAULTS)}")
+    return expanded
 
 
 def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:

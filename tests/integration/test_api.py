@@ -15,7 +15,8 @@ import httpx
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from streams.kafka.topics import ALERT_STATUS, EVENTS, REJECTS, bootstrap_servers
+from streams.kafka.servers import bootstrap_servers
+from streams.kafka.topics import ALERT_STATUS, EVENTS, REJECTS
 from streams.worker.table_store import CHUNK_BYTES
 from tests.integration.live import free_port, replay_pairs, start_worker, stop, wait_ready
 from tests.integration.stack import APP_ID, PUBLISHER_SOURCE, Stack

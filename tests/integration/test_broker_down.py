@@ -7,13 +7,16 @@ test's own: `publish` before `topics create` says at once that the topic is miss
 worker refuses to start without its topics and creates them with `--create-topics`; then the
 broker is stopped for about 20 s under the running worker, which must say so once, answer 503
 on /readyz with `aidmon_broker_up` 0, log a few lines in all (127,444 before), and come back
-by itself when the broker does.
+by itself when the broker does. Its Kafka clients pause between tries meanwhile
+(`streams.kafka.backoff`): the warnings the log summarises number a few a second, not the
+~3,300 a second of aiokafka's own retry loop (measured so, see BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -38,6 +41,11 @@ FAIL_SECONDS = 15.0
 # 20 s in CI; AIDMON_TEST_OUTAGE_SECONDS=60 gives the minute the issue names (measured so, see BENCHMARKS.md)
 OUTAGE_SECONDS = float(os.environ.get("AIDMON_TEST_OUTAGE_SECONDS", "20"))
 MAX_OUTAGE_LINES = 100
+# the Kafka client warnings the log's summaries held back, per second of the outage: ~8
+# measured with the clients' backoff, ~3,300 without (aiokafka's sender asking for metadata
+# in a loop)
+MAX_HELD_PER_SECOND = 50
+HELD = re.compile(r"\[and (\d+) more Kafka client warnings in the last (\d+) s, not shown\]")
 COMMANDS = [
     ["topics", "create"],
     ["lag"],
@@ -150,6 +158,8 @@ def test_a_worker_rides_out_a_broker_outage(tmp_path: Path) -> None:
         assert sum("does not answer" in line for line in during) == 1, "\n".join(during)
         assert sum("answers again" in line for line in during) == 1, "\n".join(during)
         assert not any("Traceback" in line for line in during), "\n".join(during)
+        held = [int(count) for count, _ in HELD.findall("\n".join(during))]
+        assert held and sum(held) <= MAX_HELD_PER_SECOND * OUTAGE_SECONDS, held
         differences = alert_differences(exported(broker), replay_alerts(events, require(SAMPLE / "sanctions.xml"),
                                                                          config, tmp_path / "replay.jsonl"))
         assert not differences, "\n".join(differences[:40])

@@ -23,7 +23,8 @@ import pytest
 from kafka import KafkaConsumer
 
 from streams.dev.local_broker import port_is_free
-from streams.kafka.topics import EVENTS, bootstrap_servers
+from streams.kafka.servers import bootstrap_servers
+from streams.kafka.topics import EVENTS
 from tests.integration.live import AIDMON, aidmon, write_config
 
 pytestmark = pytest.mark.kafka

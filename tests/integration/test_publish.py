@@ -18,9 +18,10 @@ from schemas.decode import Decoder
 from schemas.exceptions import InvalidEventError
 from schemas.privacy import Pseudonymiser
 from streams.kafka.producer import BATCH_TYPE
-from streams.kafka.topics import EVENTS, bootstrap_servers
+from streams.kafka.servers import bootstrap_servers
+from streams.kafka.topics import EVENTS
 from tests.integration.live import SECRET, aidmon, write_config
-from tests.paths import SAMPLE, require
+from tests.paths import ROOT, SAMPLE, require
 
 pytestmark = pytest.mark.kafka
 BATCH = 100
@@ -78,3 +79,31 @@ def test_publish_batch_sends_json_arrays_with_the_batch_content_type(fresh_kafka
     assert all(message.key == array[0]["subject"].encode() for message, array in zip(messages, arrays, strict=True))
     assert len(messages) == math.ceil(len(expected) / BATCH)  # small events: no batch split for its size
     assert Counter(event["id"] for array in arrays for event in array) == Counter(expected)
+
+
+def test_lag_and_an_ordinary_publish_write_nothing_to_standard_error(fresh_kafka: str, tmp_path: Path) -> None:
+    """`aidmon publish` of valid events and `aidmon lag` say nothing on standard error: no
+    warning (lag warned `group_id is None` at every run, a publish dozens of "producer buffer
+    full"), at the default log level."""
+    config = write_config(tmp_path / "aidmon.toml", "quiet")
+    decode = Decoder(Pseudonymiser(SECRET.encode()))
+    lines = require(SAMPLE / "events.jsonl").read_bytes().splitlines()
+    valid = [line for line in lines if line.strip() and _decodes(decode, line)]
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"\n".join(valid) + b"\n")
+    env = {"PYTHONPATH": str(ROOT)}  # this checkout's code, whatever the venv's editable install points at
+    aidmon(fresh_kafka, "topics", "create", "--config", str(config), env=env)
+
+    published = aidmon(fresh_kafka, "publish", str(events), "--config", str(config), env=env)
+    assert f"sent: {len(valid)}, acknowledged: {len(valid)}, failed: 0;" in published.stdout
+    assert published.stderr == ""
+    lag = aidmon(fresh_kafka, "lag", "--config", str(config), env=env)
+    assert lag.stdout.strip() and lag.stderr == ""
+
+
+def _decodes(decode: Decoder, line: bytes) -> bool:
+    try:
+        decode(line)
+    except InvalidEventError:
+        return False
+    return True

@@ -19,7 +19,8 @@ import pytest
 from kafka import KafkaProducer
 
 from schemas.lifecycle import NewStatus, Status, StatusChange
-from streams.kafka.topics import ALERT_STATUS, ALERTS, bootstrap_servers
+from streams.kafka.servers import bootstrap_servers
+from streams.kafka.topics import ALERT_STATUS, ALERTS
 from tests.integration.live import (
     AIDMON,
     aidmon,

@@ -15,12 +15,17 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from cloudevents.core.bindings import http as ce_http
+from cloudevents.core.formats.json import JSONFormat
+from jsonschema import Draft202012Validator
 
 from streams.api.openapi import openapi_document
 from streams.settings import ApiSettings
 from tests.paths import ROOT
 from tests.unit.schemas.node_tools import run_node_tool
+from tests.unit.schemas.test_binary import STRUCTURED, cloud_event
 from tests.unit.streams.api.test_alert_book import alert
+from tests.unit.streams.api.test_events_binary import binary
 from tests.unit.streams.api.test_views import RECORDS, Worker, bearer
 
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -92,6 +97,29 @@ def test_redocly_does_find_what_it_should(tmp_path: Path) -> None:
     assert {("error", "no-empty-servers"), ("warn", "info-license"), ("warn", "operation-operationId")} <= rules
 
 
+def test_binary_content_mode_is_described() -> None:
+    """POST /events documents CloudEvents binary mode: each `ce-` header the official SDK sends
+    is a header parameter, and the SDK's binary body (the data alone) fits the JSON body's
+    schema only as `EventData`, its structured body only as `CloudEvent`."""
+    doc = document()
+    operation = doc["paths"]["/events"]["post"]
+    documented = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+    headers, body = binary()
+    assert {name.lower() for name in headers if name.lower().startswith("ce-")} == documented
+    assert "binary content mode" in operation["description"]
+    schema = {**operation["requestBody"]["content"]["application/json"]["schema"], "components": doc["components"]}
+    validator = Draft202012Validator(schema)
+    structured = ce_http.to_structured(cloud_event(STRUCTURED), JSONFormat()).body
+
+    def branches(instance: bytes) -> list[str]:
+        return [branch.get("$ref", "array").rsplit("/", 1)[-1] for branch in schema["oneOf"]
+                if Draft202012Validator({**branch, "components": doc["components"]}).is_valid(json.loads(instance))]
+
+    assert branches(body) == ["EventData"] and branches(structured) == ["CloudEvent"]
+    validator.validate(json.loads(body))
+    validator.validate(json.loads(structured))
+
+
 # --- the API answers what the document says ---
 
 CASES: list[tuple[str, str, str, dict[str, str], bytes | None, int]] = [
@@ -110,6 +138,9 @@ CASES: list[tuple[str, str, str, dict[str, str], bytes | None, int]] = [
     ("POST", "/alerts/id-001/status", "/alerts/{alert_id}/status", bearer("monitor"), b'{"status": 1}', 422),
     ("POST", "/events", "/events", bearer("publisher"), b"[1, ", 400),
     ("POST", "/events", "/events", bearer("monitor"), b"{}", 403),
+    # binary content mode without ce-type: the event is judged (422), the request is fine
+    ("POST", "/events", "/events", {**binary(**{"ce-type": None})[0], **bearer("publisher")},
+     binary()[1], 422),
 ]
 
 

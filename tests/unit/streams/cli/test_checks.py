@@ -61,6 +61,29 @@ def test_each_command_without_a_broker_fails_at_once_in_one_line(
     assert not (tmp_path / "alerts.jsonl").exists() and not (tmp_path / "w").exists()
 
 
+@pytest.mark.parametrize("where", ["--broker", "AIDMON_BROKER", "config"])
+def test_a_bad_broker_port_is_one_line_naming_the_setting(
+    where: str, no_broker: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`lag` with a port of superscript digits (str.isdigit accepts them), given as the option,
+    in the environment or in the file: exit 2 as for any bad setting, one line naming the
+    setting and the server, no traceback."""
+    config = tmp_path / "aidmon.toml"
+    bad = "kafka://localhost:²"
+    args = ["lag", "--config", str(config)]
+    if where == "--broker":
+        args += ["--broker", bad]
+    elif where == "AIDMON_BROKER":
+        monkeypatch.setenv("AIDMON_BROKER", bad)
+    else:
+        config.write_text(f'broker = "{bad}"\n' + SECRET_CONFIG, encoding="utf-8")
+    assert main(args) == 2
+    lines = capsys.readouterr().err.splitlines()
+    setting = "--broker" if where == "--broker" else "broker"
+    assert lines == [f"aidmon: error: setting {setting}: 'localhost:²': the port must be a number from 1 to "
+                     "65535, as in kafka://HOST:9092"]
+
+
 def test_a_kafka_client_failure_is_one_line_naming_the_broker() -> None:
     """An exception of kafka-python (or aiokafka) becomes one line, saying to try again when the
     client calls it retriable; any other exception is not ours to word."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
+import pytest
+
 from streams.kafka.consumer import alerts_of
 
 
@@ -39,3 +41,28 @@ def test_tail_lines_show_the_id_and_whether_new_or_an_update() -> None:
     assert first.startswith("2012-07-04T13:08:05Z  new     1f3f59c6-2347-534a-a5b5-901ba5dc144a  high")
     assert second.startswith("2012-07-04T13:08:05Z  update  1f3f59c6-2347-534a-a5b5-901ba5dc144a  high")
     assert first.endswith("transit_loss          shipment SHP-000003: arrived short")
+
+
+def test_tail_says_new_means_first_seen_in_this_run(capsys: pytest.CaptureFixture[str]) -> None:
+    """`aidmon alerts tail --help` says what `new` means: the first version of the id seen in this run."""
+    from streams.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["alerts", "tail", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "`new` is the first version of that alert id seen in this run" in text
+    assert "`update` is a later version of an id already shown in this run" in text
+
+
+def test_an_alert_cannot_tell_its_own_first_version() -> None:
+    """Why `new` is by run, not by the alert's data: a first version's `updated_at` (its latest
+    evidence) need not equal `raised_at` (an overdue shipment's evidence, the dispatch, is a day
+    older than the deadline it is raised at), and nothing else in an alert counts versions."""
+    from agents.findings import Finding, Proof, to_alert
+    from schemas.alerts import Alert
+
+    dispatch = Proof("ev-1", "shipment.dispatched", 1_341_100_000.0, "dispatched")
+    first = to_alert(Finding("overdue_shipment", "shipment", "SHP-1", "medium", 0.5, "overdue", (dispatch,),
+                             raised_at=dispatch.time + 2 * 86_400))
+    assert first.updated_at is not None and first.updated_at < first.raised_at
+    assert not {"version", "first_raised_at", "previous"} & set(Alert.model_fields)

@@ -28,6 +28,14 @@ def test_addresses(server: str, expected: tuple[str, int]) -> None:
     assert address(server) == expected
 
 
+@pytest.mark.parametrize("server", ["localhost:²", "localhost:٩٠٩٢", "localhost:0", "localhost:65536", "h:x", "h:"])
+def test_a_port_that_is_not_one_is_a_value_error(server: str) -> None:
+    """A port of other than ASCII digits (str.isdigit holds for '²'), or out of range, is a
+    ValueError naming the server, never read as some other number."""
+    with pytest.raises(ValueError, match="the port must be a number from 1 to 65535"):
+        address(server)
+
+
 def closed_port() -> int:
     """A port nothing listens on (bound for a moment, then let go)."""
     with socket.socket() as sock:
