@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from aiokafka.client import AIOKafkaClient  # type: ignore[import-untyped]
 
 from streams.kafka import backoff
+from streams.kafka.noise import KafkaNoiseFilter
 
 RUN_SECONDS = 0.4
 
@@ -21,6 +23,19 @@ def restored(monkeypatch: pytest.MonkeyPatch) -> None:
     """aiokafka's client as it was before the test installed the backoff (it is process-wide)."""
     for name in ("_metadata_update", "_get_conn"):
         monkeypatch.setattr(AIOKafkaClient, name, getattr(AIOKafkaClient, name))
+
+
+@pytest.fixture(autouse=True)
+def every_line(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """caplog's handler sees every Kafka client line: an earlier test that ran the CLI may have
+    left `KafkaNoiseFilter` on it (pytest keeps one capture handler for the session), and the
+    tests count lines."""
+    noise = [f for f in caplog.handler.filters if isinstance(f, KafkaNoiseFilter)]
+    for f in noise:
+        caplog.handler.removeFilter(f)
+    yield
+    for f in noise:
+        caplog.handler.addFilter(f)
 
 
 @pytest.fixture
