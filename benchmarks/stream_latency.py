@@ -9,34 +9,21 @@ evidence events published in the measured part of the slice, and its latency is 
 message's Kafka timestamp minus that event message's. Versions with no evidence from the
 slice (judgements of older events, re-sends) are counted and left out, as are those whose
 latest evidence came in the two trailing seconds.
-
-Some findings cannot be judged when their latest evidence arrives: the contract makes the
-monitor wait for event time (an overdue shipment, 24 h after its expected arrival; a run
-of positions or a stock balance, until the reorder allowance has passed on every
-partition). Each version is therefore also measured from when it could first be judged:
-the later of its latest evidence and the message after which every partition of
-aid.events.v1 had carried an event at or past the version's `raised_at` (rounded up to the
-minute, as timers are) plus the reorder allowance. The first figure is what a monitor
-waits from the evidence; the second is what the worker adds to what the contract requires.
 """
 
 from __future__ import annotations
 
-import bisect
-import json
 import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from stream_data import Message, make_slice
-from stream_kafka import ALERTS, PARTITIONS, end_offsets, publish_paced, read_alerts
+from stream_kafka import ALERTS, end_offsets, publish_paced, read_alerts
 from stream_procs import Child, wait_lag_zero
 
 TRAILING_SECONDS = 2.0
 AFTER_CAUGHT_UP_SECONDS = 3.0  # for the last judgements and their sends once the group's lag is 0
-REORDER_SECONDS = 3600.0  # detectors.reorder_minutes, the project's default (the benchmark's workers use it)
 
 
 @dataclass
@@ -49,8 +36,6 @@ class Latency:
     by_typology: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     unrelated: int = 0  # alert versions with no evidence from the slice
     trailing: int = 0  # alert versions whose latest evidence came in the trailing seconds
-    ready_ms: list[float] = field(default_factory=list)  # from when each could first be judged
-    ready_by_typology: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
     def render(self) -> str:
         head = (f"event-to-alert paced at {self.rate:,.0f} events/s ({self.events:,} events in {self.seconds:.1f} s,"
@@ -66,13 +51,6 @@ class Latency:
         parts = [f"{typology} {percentile(d, 0.5):,.0f}/{percentile(d, 0.99):,.0f} (n={len(d)})"
                  for typology, d in sorted(self.by_typology.items(), key=lambda kv: -percentile(kv[1], 0.99))]
         lines.append("    by typology, p50/p99 ms: " + ", ".join(parts))
-        if self.ready_ms:
-            p50, p99 = percentile(self.ready_ms, 0.5), percentile(self.ready_ms, 0.99)
-            lines.append(f"  from when each could first be judged: p50 {p50:,.0f} ms, p99 {p99:,.0f} ms,"
-                         f" max {max(self.ready_ms):,.0f} ms over {len(self.ready_ms)} alert versions")
-            parts = [f"{typology} {percentile(d, 0.5):,.0f}/{percentile(d, 0.99):,.0f} (n={len(d)})"
-                     for typology, d in sorted(self.ready_by_typology.items(), key=lambda kv: -percentile(kv[1], 0.99))]
-            lines.append("    by typology, p50/p99 ms: " + ", ".join(parts))
         return "\n".join(lines)
 
 
@@ -100,7 +78,6 @@ def measure(bootstrap: str, worker: Child, messages: list[Message], rate: float,
         stamps.setdefault(m.event_id, stamp)  # a duplicate's first copy is the one that counts
     window = {m.event_id for m in messages[:measured]}
     result = Latency(rate, measured, took, sum(lag.values()))
-    clock = PartitionClocks(messages, sent)
     for stamp, alert in read_alerts(bootstrap, start):
         mine = [(stamps[e["event_id"]], e["event_id"]) for e in alert.get("evidence", ()) if e["event_id"] in stamps]
         if not mine:
@@ -113,46 +90,4 @@ def measure(bootstrap: str, worker: Child, messages: list[Message], rate: float,
         delay = float(stamp - trigger)
         result.delays_ms.append(delay)
         result.by_typology[alert["typology"]].append(delay)
-        judgeable = clock.reached(_epoch(alert["raised_at"]) + REORDER_SECONDS)
-        if judgeable is not None:
-            ready = float(stamp - max(trigger, judgeable))
-            result.ready_ms.append(ready)
-            result.ready_by_typology[alert["typology"]].append(ready)
     return result
-
-
-class PartitionClocks:
-    """When (Kafka timestamp, ms) every partition of aid.events.v1 had carried an event at
-    or past a given event time, for the messages of a paced phase."""
-
-    def __init__(self, messages: list[Message], stamps: list[int]) -> None:
-        from kafka.partitioner.default import murmur2
-
-        self._times: list[list[float]] = [[] for _ in range(PARTITIONS)]  # running maxima of event time
-        self._stamps: list[list[int]] = [[] for _ in range(PARTITIONS)]
-        for m, stamp in zip(messages, stamps, strict=True):
-            try:
-                at = _epoch(json.loads(m.value)["time"])
-            except (ValueError, KeyError, TypeError):
-                continue  # a malformed line moves no clock
-            partition = (murmur2(m.key) & 0x7FFFFFFF) % PARTITIONS
-            times = self._times[partition]
-            if not times or at > times[-1]:
-                times.append(at)
-                self._stamps[partition].append(stamp)
-
-    def reached(self, at: float) -> int | None:
-        """The stamp of the message after which every partition had got to `at` (rounded up
-        to the minute); None if one never did in the phase."""
-        at = math.ceil(at / 60) * 60
-        latest = 0
-        for times, stamps in zip(self._times, self._stamps, strict=True):
-            k = bisect.bisect_left(times, at)
-            if k == len(times):
-                return None
-            latest = max(latest, stamps[k])
-        return latest
-
-
-def _epoch(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()

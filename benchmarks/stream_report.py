@@ -71,29 +71,19 @@ def mib(value: float | None) -> str:
 
 def summary(all_figures: list[Figures], rates: list[float]) -> None:
     """One row a mix: the rates (ratio to the same run's Faust floor), latencies, memory, parity."""
-    print("\n== summary: events/s (x the same run's Faust floor); event-to-alert p50/p99 in ms, from the latest"
-          " evidence (and from when the contract lets it be judged)")
+    print("\n== summary: events/s (x the same run's Faust floor); event-to-alert p50/p99 in ms")
     rows = [["mix", "bare consumer", "Faust floor", "worker", "worker, batches",
              *(f"paced {rate:,.0f}/s" for rate in rates), "worker peak", "alerts"]]
     for f in all_figures:
         floor = f.floor.rate if f.floor else 0.0
-        latencies = [_latency(lat) for lat in f.latencies]
+        latencies = [f"{percentile(lat.delays_ms, 0.5):,.0f}/{percentile(lat.delays_ms, 0.99):,.0f}"
+                     if lat.delays_ms else "none" for lat in f.latencies]
         latencies += ["skipped"] * (len(rates) - len(latencies))
         rows.append([f.mix, f"{f.bare:,.0f}", f"{floor:,.0f}", cell(f.worker, floor), cell(f.batch, floor),
                      *latencies, mib(f.worker.peak_mib if f.worker else None), f.parity_short])
     widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
     for row in rows:
         print("  ".join(text.ljust(width) for text, width in zip(row, widths, strict=True)).rstrip())
-
-
-def _latency(lat: Latency) -> str:
-    """p50/p99 from the latest evidence, then from when the versions could first be judged."""
-    if not lat.delays_ms:
-        return "none"
-    text = f"{percentile(lat.delays_ms, 0.5):,.0f}/{percentile(lat.delays_ms, 0.99):,.0f}"
-    if lat.ready_ms:
-        text += f" (judgeable: {percentile(lat.ready_ms, 0.5):,.0f}/{percentile(lat.ready_ms, 0.99):,.0f})"
-    return text
 
 
 def cell(run: Run | None, floor: float) -> str:
