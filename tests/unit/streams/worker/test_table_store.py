@@ -213,6 +213,17 @@ def _alerts_after(table: dict[bytes, bytes], events: list, config: DetectorConfi
     return {alert.alert_id: alert.model_dump_json() for alert in monitor.alerts()}
 
 
+def _cut_after(whole: dict[bytes, bytes], writes: list[tuple[bytes, bytes | None]], cut: int) -> dict[bytes, bytes]:
+    """The table a checkpoint cut short leaves: `whole`, then the first `cut` of its `writes`."""
+    table = dict(whole)
+    for key, data in writes[:cut]:
+        if data is None:
+            table.pop(key, None)
+        else:
+            table[key] = data
+    return table
+
+
 def test_a_checkpoint_cut_short_anywhere_loses_nothing_when_its_events_come_again() -> None:
     """A worker killed half-way through writing a checkpoint leaves the table with a prefix
     of its writes; the events since the last whole checkpoint are then applied again. From
@@ -234,12 +245,7 @@ def test_a_checkpoint_cut_short_anywhere_loses_nothing_when_its_events_come_agai
     typologies = {json.loads(value)["typology"] for value in expected.values()}
     assert {"transit_loss", "overdue_shipment", "non_receipt_feedback"} <= typologies
     for cut in range(len(writes) + 1):
-        table = dict(whole)
-        for key, data in writes[:cut]:
-            if data is None:
-                table.pop(key, None)
-            else:
-                table[key] = data
+        table = _cut_after(whole, writes, cut)
         assert _alerts_after(table, after) == expected, f"the checkpoint cut after {cut} of {len(writes)} writes"
 
 
@@ -292,12 +298,7 @@ def test_a_checkpoint_cut_short_anywhere_leaves_a_sites_chunked_state_whole() ->
             b"over_distribution.ledgers"}
         assert any(data is None and b"over_distribution." in key for key, data in writes)
         for cut in range(len(writes) + 1):
-            table = dict(whole)
-            for key, data in writes[:cut]:
-                if data is None:
-                    table.pop(key, None)
-                else:
-                    table[key] = data
+            table = _cut_after(whole, writes, cut)
             assert _alerts_after(table, after, config) == expected, f"cut after {cut} of {len(writes)} writes"
 
 
@@ -331,12 +332,7 @@ def _cut_short_everywhere(sweeps_at_checkpoints: bool) -> list[int]:
     stores.checkpoint(lambda key, data: writes.append((key, data)))
     wrong = []
     for cut in range(len(writes) + 1):
-        table = dict(whole)
-        for key, data in writes[:cut]:
-            if data is None:
-                table.pop(key, None)
-            else:
-                table[key] = data
+        table = _cut_after(whole, writes, cut)
         again = Monitor(config, stores=PartitionStores(table, 0), sweeps_at_checkpoints=sweeps_at_checkpoints)
         resent = {alert.alert_id: alert.model_dump_json() for event in after
                   for alert in again.process(event, source="events-0")}
