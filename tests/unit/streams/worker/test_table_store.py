@@ -213,6 +213,28 @@ def _alerts_after(table: dict[bytes, bytes], events: list, config: DetectorConfi
     return {alert.alert_id: alert.model_dump_json() for alert in monitor.alerts()}
 
 
+Writes = list[tuple[bytes, bytes | None]]
+
+
+def _two_checkpoints(config: DetectorConfig | None, before: list, after: list) -> tuple[dict[bytes, bytes], Writes,
+                                                                                       dict[str, str]]:
+    """A monitor on a table given `before`, a checkpoint written whole, then `after` and a
+    second checkpoint kept aside: the table after the first, the second's writes, and the
+    alerts of the monitor never interrupted (flushed)."""
+    whole: dict[bytes, bytes] = {}
+    stores = PartitionStores(whole, 0)
+    monitor = Monitor(config, stores=stores)
+    for event in before:
+        monitor.process(event, source="events-0")
+    stores.checkpoint(lambda key, data: whole.__setitem__(key, data) if data else whole.pop(key, None))
+    for event in after:
+        monitor.process(event, source="events-0")
+    writes: Writes = []
+    stores.checkpoint(lambda key, data: writes.append((key, data)))
+    monitor.flush()
+    return whole, writes, {alert.alert_id: alert.model_dump_json() for alert in monitor.alerts()}
+
+
 def _cut_after(whole: dict[bytes, bytes], writes: list[tuple[bytes, bytes | None]], cut: int) -> dict[bytes, bytes]:
     """The table a checkpoint cut short leaves: `whole`, then the first `cut` of its `writes`."""
     table = dict(whole)
@@ -230,18 +252,7 @@ def test_a_checkpoint_cut_short_anywhere_loses_nothing_when_its_events_come_agai
     every prefix, they give the alerts of a monitor that was never interrupted. (Written
     in the opposite order, the events seen go first and some prefix loses them.)"""
     before, after = _season_of_trouble()
-    whole: dict[bytes, bytes] = {}
-    stores = PartitionStores(whole, 0)
-    monitor = Monitor(stores=stores)
-    for event in before:
-        monitor.process(event, source="events-0")
-    stores.checkpoint(lambda key, data: whole.__setitem__(key, data) if data else whole.pop(key, None))
-    for event in after:
-        monitor.process(event, source="events-0")
-    writes: list[tuple[bytes, bytes | None]] = []
-    stores.checkpoint(lambda key, data: writes.append((key, data)))
-    monitor.flush()
-    expected = {alert.alert_id: alert.model_dump_json() for alert in monitor.alerts()}
+    whole, writes, expected = _two_checkpoints(None, before, after)
     typologies = {json.loads(value)["typology"] for value in expected.values()}
     assert {"transit_loss", "overdue_shipment", "non_receipt_feedback"} <= typologies
     for cut in range(len(writes) + 1):
@@ -279,18 +290,7 @@ def test_a_checkpoint_cut_short_anywhere_leaves_a_sites_chunked_state_whole() ->
     config = DetectorConfig(retention_days=3)
     before, after = _camp_in_trouble()
     with mock.patch.object(agents.chunks, "CHUNK_SIZE", 2), mock.patch.object(agents.distribution, "CHUNK_SIZE", 2):
-        whole: dict[bytes, bytes] = {}
-        stores = PartitionStores(whole, 0)
-        monitor = Monitor(config, stores=stores)
-        for event in before:
-            monitor.process(event, source="events-0")
-        stores.checkpoint(lambda key, data: whole.__setitem__(key, data) if data else whole.pop(key, None))
-        for event in after:
-            monitor.process(event, source="events-0")
-        writes: list[tuple[bytes, bytes | None]] = []
-        stores.checkpoint(lambda key, data: writes.append((key, data)))
-        monitor.flush()
-        expected = {alert.alert_id: alert.model_dump_json() for alert in monitor.alerts()}
+        whole, writes, expected = _two_checkpoints(config, before, after)
         assert sorted((json.loads(value)["typology"], json.loads(value)["severity"]) for value in expected.values()) \
             == [("duplicate_collection", "medium"), ("over_distribution", "high")]
         assert {key.split(b"|")[1] for key, _ in writes} >= {
