@@ -34,6 +34,7 @@ from streams.kafka.topics import (
 from streams.kafka.watch import BrokerWatch
 from streams.outputs.metrics import Metrics, create
 from streams.settings import KafkaSettings, Settings
+from streams.worker.alignment import Alignment
 from streams.worker.changelog import ChangelogWriter
 from streams.worker.continuity import Continuity, DirectReader
 from streams.worker.detection import Detection, Unacknowledged
@@ -94,6 +95,7 @@ class WorkerContext:
     outbox: Outbox  # what `route` has for the lanes
     continuity: Continuity  # every message in order: a hole in what Faust hands the agents is read again
     broker: BrokerWatch  # whether the broker answers: /readyz, aidmon_broker_up, one line per change
+    alignment: Alignment  # partitions of aid.events.v1 paused while read too far ahead of the others
     flushing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one flush of the outbox at a time
     checkpointing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one checkpoint at a time
     gone: set[TP] = field(default_factory=set)  # partitions revoked, not assigned again since
@@ -156,5 +158,6 @@ class WorkerContext:
             changelog=ChangelogWriter(settings.broker, state_changelog(kafka.app_id)),
             outbox=Outbox(), continuity=Continuity(app, DirectReader(settings.broker, kafka.app_id)),
             broker=BrokerWatch(settings.broker, lambda up: metrics.broker_up.set(1 if up else 0)),
+            alignment=Alignment(EVENTS),
         )
 

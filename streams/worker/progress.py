@@ -29,6 +29,10 @@ class Progress:
             self._times[partition] = event_time
             self._stamps[partition] = stamp
 
+    def times(self) -> dict[int, float]:
+        """The latest event time routed from each partition seen."""
+        return self._times
+
     def track(self, partition: int, now: float) -> None:
         """An assigned partition: one never seen counts as seen `now`, so its quiet starts then."""
         self._last_seen.setdefault(partition, now)

@@ -8,7 +8,9 @@ queue as one lanes message every `FLUSH_SECONDS` or when a batch is full; a mess
 aid.events.v1 is acknowledged once its items were sent. Every `tick_seconds` the heartbeat
 queues, for every lanes partition, how far each source partition has got, and that a
 source quiet for `idle_seconds` with nothing left to read is idle: the watermark of each
-monitor is where all its active sources have got to (`agents.clock`).
+monitor is where all its active sources have got to (`agents.clock`). The heartbeat also
+pauses a partition read too far ahead of the others in event time
+(`streams.worker.alignment`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from faust.types import TP, Message
 
 from schemas.exceptions import InvalidEventError
 from streams.kafka.topics import EVENTS
+from streams.worker.alignment import ahead
 from streams.worker.context import WorkerContext
 from streams.worker.intake import reject, take_in
 from streams.worker.outbox import FLUSH_SECONDS, LaneItem
@@ -100,6 +103,17 @@ def heartbeat(ctx: WorkerContext) -> None:
         elif progress.quiet(p, now, idle_seconds) and caught_up(ctx, tp):
             progress.mark_idle(p)
             _broadcast(ctx, LaneItem("idle", f"events-{p}"))
+    align(ctx)
+
+
+def align(ctx: WorkerContext) -> None:
+    """Pause the partitions of aid.events.v1 read too far ahead of the slowest one with a
+    backlog, resume the others (`streams.worker.alignment`)."""
+    assigned = [tp for tp in ctx.app.consumer.assignment() if tp.topic == EVENTS]
+    backlog = [tp.partition for tp in assigned if not caught_up(ctx, tp)]
+    paused = ahead(ctx.progress.times(), backlog, ctx.settings.kafka.read_ahead_hours * 3600.0)
+    if paused or ctx.alignment.paused:
+        ctx.alignment.apply(ctx.app, paused)
 
 
 def recovered(app: faust.App) -> bool:
