@@ -41,6 +41,7 @@ from agents.movement import RouteDeviationDetector, UnscheduledStopDetector
 from agents.names import ListedName, SanctionsIndex
 from agents.screening import SanctionedPartyDetector
 from agents.security import IncidentNearbyDetector
+from agents.seen import SeenEvents
 from agents.state import Store, StoreFactory, memory_store
 from schemas.alerts import Alert, Typology
 from schemas.events import REFERENCE_TYPES, Event, PartnerRegistered, SiteRegistered, ZoneDeclared
@@ -133,7 +134,7 @@ class Monitor:
         self._state: dict[Typology, Mapping[str, Store]] = {
             d.typology: {name: stores(name) for name in d.tables} for d in self.detectors
         }
-        self._seen = stores("seen_events")
+        self._seen = SeenEvents(stores("seen_events"))
         self._sites: Store = stores("sites")
         self._zone_rows: Store = stores("zones")
         self._partners: Store = stores("partners")
@@ -258,7 +259,7 @@ class Monitor:
         if self._heap and self._heap[0].at <= watermark:
             found += self._fire_timers(watermark)
         alerts = self._emit(found) if found else []
-        self._seen[event_id] = event.at  # last: see the module docstring
+        self._seen.add(event_id, event.at)  # last: see the module docstring
         return alerts
 
     def sweep(self) -> bool:
@@ -290,13 +291,17 @@ class Monitor:
             return
         for detector in self.detectors:
             detector.expire(self._state[detector.typology], horizon)
-        seen = self._seen
-        for event_id in [event_id for event_id, t in seen.items() if t < horizon]:
-            del seen[event_id]
+        self._seen.expire(horizon)
         alerts = self._alerts
         for key in [key for key, raised in alerts.items() if _last_change(raised.alert) < horizon]:
             del alerts[key]
         self._swept = self._meta["swept"] = horizon
+
+    def on_checkpoint(self) -> None:
+        """The state was just written as it stands (a worker's checkpoint): the ids of the
+        events applied from now on go into new buckets (`agents.seen`), so that no
+        checkpoint writes a bucket an earlier one wrote."""
+        self._seen.seal()
 
     def _lane(self, event_type: str, only: frozenset[str] | None) -> list[Lane]:
         """The detectors (with their state) that an event of this type goes to."""

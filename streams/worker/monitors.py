@@ -208,7 +208,7 @@ class Monitors:
         changelog (None: deleted), also put in the state held here. The lanes messages read
         since the last checkpoint are acknowledged once the rows are written."""
         data, rows = self._data, {}
-        for partition, (_, stores) in list(self._by_partition.items()):
+        for partition, (monitor, stores) in list(self._by_partition.items()):
             changes: dict[bytes, bytes | None] = {}
 
             def write(key: bytes, value: bytes | None, changes: dict[bytes, bytes | None] = changes) -> None:
@@ -219,6 +219,7 @@ class Monitors:
                 changes[key] = value
 
             stores.checkpoint(write)
+            monitor.on_checkpoint()
             if changes:
                 rows[partition] = changes
         read, self._read = self._read, []
