@@ -16,7 +16,8 @@ For each mix (both by default; ~140k events a quarter: 1620 shipments in the def
    (`season_replay`); CPU seconds of each, the child's peak memory; ratios season / quarter
    and replay / json.loads, the median of the rounds (the runs of a round are near in time);
 3. unless --skip-worker: on a local broker of its own, the first quarter published and
-   `aidmon worker` run to a group lag of 0, then the other quarters (`season_worker`):
+   `aidmon worker` run to a group lag of 0, then the quarters up to the last at once (a
+   backfill), then the last (`season_worker`):
    the worker's CPU per event and peak memory after each phase, the bytes it wrote to its
    state changelog per event, the changelog's size once the broker compacted it at the
    end, and its alerts against replay's after the first quarter and on the season.
@@ -80,12 +81,13 @@ def run_mix(mix: str, args: argparse.Namespace, work: Path, settings: dict[str, 
         began = time.monotonic()
         say("worker: the events as messages (decoded, tokenised, malformed lines dropped)")
         with files[args.quarters].open(encoding="utf-8") as season:
-            rest = as_messages([line.rstrip("\n") for line in islice(season, len(quarter), None)])
-        first = as_messages(quarter)
+            lines = [line.rstrip("\n") for line in islice(season, len(quarter), None)]
+        quarters = [as_messages(quarter)] + [as_messages(lines[k:k + len(quarter)])
+                                             for k in range(0, len(lines), len(quarter))]
         replayed = {q: [json.loads(line) for line in (work / "replay" / f"alerts-{q}q.jsonl").open(encoding="utf-8")]
                     for q in files}
         shutil.rmtree(work / "worker", ignore_errors=True)  # a kept directory's broker from an earlier run
-        run_worker(figures, first, rest, sanctions, replayed, work / "worker", args.catch_up_timeout, settings)
+        run_worker(figures, quarters, sanctions, replayed, work / "worker", args.catch_up_timeout, settings)
         figures.phases["worker"] = time.monotonic() - began
     say(f"mix {mix} done: " + ", ".join(f"{name} {seconds / 60:.1f} min" for name, seconds in figures.phases.items()))
     return figures

@@ -1,6 +1,7 @@
 """The worker over a season, on a local broker of its own: the first quarter published and
 handled to a group lag of 0 and its alerts compared with replay's on that quarter, then the
-other quarters and the same comparison on the season.
+quarters between the first and the last at once (a backfill, its partitions read at
+different speeds), then the last, and the same comparison on the season.
 
 Each phase runs from the moment its events are there for the worker (the first: its first
 event handled, start-up left out; the rest: just before they are published) to the first
@@ -75,40 +76,46 @@ class Season:
         return f"events {found[0]}; rejects {found[1]}"
 
 
-def run_worker(figures: Figures, first: list[Message], rest: list[Message], sanctions: Path,
+def run_worker(figures: Figures, quarters: list[list[Message]], sanctions: Path,
                replayed: dict[int, list[dict[str, Any]]], work: Path, timeout: float, settings: dict[str, str]) -> None:
-    """Both phases, the alerts after each against replay's on as many quarters (`replayed`),
-    the compacted changelog; into `figures`."""
+    """The phases (the first quarter; the ones between it and the last at once, a backfill;
+    the last), the alerts after the first and at the end against replay's on as many
+    quarters (`replayed`), the compacted changelog; into `figures`."""
     app_id = f"season-{figures.mix}"
     changelog = state_changelog(app_id)
+    middle = [message for quarter in quarters[1:-1] for message in quarter]
+    later = [(f"quarters 2 to {len(quarters) - 1} at once", middle)] if len(quarters) > 3 else \
+        [("second quarter", middle)] if middle else []
+    if len(quarters) > 1:
+        later.append(("last quarter", quarters[-1]))
     with local_broker(work / "broker") as bootstrap:
         log_dirs = work / "broker" / "logs"
         create_topics(bootstrap, app_id)
         set_topic_config(bootstrap, changelog, HOLD)
-        say(f"worker: broker on {bootstrap}; publishing the first quarter ({len(first):,} events)")
-        publish(bootstrap, first)
+        say(f"worker: broker on {bootstrap}; publishing the first quarter ({len(quarters[0]):,} events)")
+        publish(bootstrap, quarters[0])
         worker = start_worker(bootstrap, app_id, sanctions, work, settings)
         try:
             wait_first_event(worker, START_UP_TIMEOUT)
             season = Season(bootstrap, log_dirs, worker, changelog)
             began, cpu, _, _ = season.mark()
-            one = season.phase("first quarter", len(first), timeout, (began, cpu, 0, 0))
-            say(describe(one))
-            if one.caught_up:  # the settling is not counted: the next phase begins after it
+            phases = [season.phase("first quarter", len(quarters[0]), timeout, (began, cpu, 0, 0))]
+            say(describe(phases[0]))
+            if phases[0].caught_up:  # the settling is not counted: the next phase begins after it
                 settle(bootstrap)
                 figures.parity_first = compare(read_alerts(bootstrap), replayed[1])[1]
                 say(f"worker's alerts against replay's on the first quarter: {figures.parity_first}")
-            say(f"worker: publishing the other {figures.quarters - 1} quarters ({len(rest):,} events)")
-            start = season.mark()
-            publish(bootstrap, rest)
-            later = season.phase("later quarters", len(rest), timeout * (figures.quarters - 1), start)
-            say(describe(later))
-            whole = WorkerPhase("season", one.events + later.events, one.cpu_seconds + later.cpu_seconds,
-                                one.wall_seconds + later.wall_seconds, later.peak_bytes, later.rss_bytes,
-                                one.changelog_bytes + later.changelog_bytes,
-                                one.changelog_records + later.changelog_records, one.caught_up and later.caught_up,
-                                later.outcomes)
-            figures.worker = [one, later, whole]
+            for name, messages in later:
+                say(f"worker: publishing the {name} ({len(messages):,} events)")
+                start = season.mark()
+                publish(bootstrap, messages)
+                phases.append(season.phase(name, len(messages), timeout * len(messages) / len(quarters[0]), start))
+                say(describe(phases[-1]))
+            whole = WorkerPhase("season", sum(p.events for p in phases), sum(p.cpu_seconds for p in phases),
+                                sum(p.wall_seconds for p in phases), phases[-1].peak_bytes, phases[-1].rss_bytes,
+                                sum(p.changelog_bytes for p in phases), sum(p.changelog_records for p in phases),
+                                all(p.caught_up for p in phases), phases[-1].outcomes)
+            figures.worker = [*phases, whole]
             say(describe(whole))
             if whole.caught_up:
                 settle(bootstrap)
