@@ -6,6 +6,8 @@ command: one line on standard error, exit status 1 (`KAFKA_FAILED`), never a tra
                      suggesting `aidmon broker start`
     topics_exist     the topics a command needs are there, else one line naming the
                      missing ones and what to do
+    port_free        the worker's web port can be listened on, else one line naming it
+                     and how to choose another
     retried          a request again while the broker answers that it is not ready for it
                      (a new broker has no group coordinator for a second or two)
     kafka_failure    the line for a Kafka client's exception that escaped a command
@@ -14,6 +16,7 @@ command: one line on standard error, exit status 1 (`KAFKA_FAILED`), never a tra
 
 from __future__ import annotations
 
+import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -50,6 +53,20 @@ def topics_exist(broker: str, names: Sequence[str], remedy: str) -> bool:
         plural = "s" if len(missing) > 1 else ""
         say(f"topic{plural} {', '.join(missing)} missing on {where(broker)}: {remedy}")
     return not missing
+
+
+def port_free(host: str, port: int) -> bool:
+    """True when `port` on `host` can be listened on (as the worker's web server will: the
+    address reusable, as `create_server` makes it on POSIX); else False, after one line
+    naming it and how to choose another."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        say(f"the worker's web port {port} on {host} cannot be listened on ({exc.strerror or exc}): another "
+            "worker or service holds it; choose another with --web-port or [api] port")
+        return False
+    return True
 
 
 def retried(request: Callable[[], T], seconds: float = RETRY_SECONDS) -> T:

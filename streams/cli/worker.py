@@ -1,7 +1,8 @@
 """`aidmon worker`: the checks before Faust starts, then the Faust worker.
 
 In order, each ending the command with one line on standard error when it fails: the
-settings and the pseudonymisation secret (exit 2), the broker answers (exit 1), the topics
+settings and the pseudonymisation secret (exit 2), the web port is free (exit 2), the
+broker answers (exit 1), the topics
 the worker reads and writes exist (exit 1; `--create-topics` creates the missing ones
 instead), the sanctions list (exit 2). Faust's worker then runs with `KafkaNoiseFilter` on its
 log handlers and aiokafka's clients pausing between tries (`streams.kafka.backoff`), so that a
@@ -17,7 +18,7 @@ import logging
 from typing import Any
 
 from streams.bootstrap import require_pseudonymiser, sanctions_names
-from streams.cli.checks import KAFKA_FAILED, broker_answers, topics_exist
+from streams.cli.checks import KAFKA_FAILED, broker_answers, port_free, topics_exist
 from streams.kafka import backoff as kafka_backoff
 from streams.kafka.noise import quiet_kafka_clients
 from streams.kafka.topics import create_topics, topic_specs
@@ -28,6 +29,8 @@ WORKER_FAILED = 3  # the exit status of a worker that stopped on its own, to be 
 
 def run_worker(args: argparse.Namespace, settings: Settings) -> int:
     pseudonymiser = require_pseudonymiser(settings)  # before anything connects: no secret, no worker
+    if settings.api.enabled and not port_free(settings.api.host, args.web_port or settings.api.port):
+        return 2  # not Faust's traceback once it has connected and built everything
     if not broker_answers(settings.broker) or not _topics_ready(settings, args.create_topics):
         return KAFKA_FAILED  # before Faust is even imported: a second, not five
     names = sanctions_names(settings, args.sanctions)

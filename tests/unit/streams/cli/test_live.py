@@ -1,8 +1,10 @@
-"""The live commands' arguments, and their refusal to start without a pseudonymisation secret."""
+"""The live commands' arguments, and their refusal to start without a pseudonymisation secret
+or on a web port another process holds."""
 
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,19 @@ def test_replay_still_runs_without_a_secret(
     assert main(["replay", str(events), "--config", str(config_without_secret),
                  "--alerts", str(tmp_path / "alerts.jsonl")]) == 0
     assert "no pseudonymisation secret configured" in caplog.text
+
+
+def test_the_worker_refuses_a_web_port_another_process_holds(
+    config_without_secret: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A web port already listened on ends `worker` with one line naming it (exit 2), before
+    it connects to a broker or writes anything, instead of Faust's traceback later."""
+    monkeypatch.setenv("AIDMON_PSEUDONYMISATION__SECRET", "a-secret-of-at-least-16-bytes")
+    with socket.create_server(("127.0.0.1", 0)) as held:
+        port = held.getsockname()[1]
+        code = main(["worker", "--data-dir", str(tmp_path / "w"), "--web-port", str(port),
+                     "--config", str(config_without_secret)])
+    assert code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and f"web port {port} on 127.0.0.1" in lines[0] and "--web-port" in lines[0]
+    assert not (tmp_path / "w").exists()
