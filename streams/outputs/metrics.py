@@ -67,6 +67,7 @@ class Metrics:
     sse_clients: Gauge
     ready: Gauge
     broker_up: Gauge
+    read_ahead: Gauge
     source: Bounded
     _accepted: dict[tuple[str, str], Any] = field(default_factory=dict)  # (type, source) -> counter child
 
@@ -139,5 +140,8 @@ def create(registry: CollectorRegistry) -> Metrics:
                     registry=registry),
         broker_up=Gauge("aidmon_broker_up", "1 while the Kafka broker answers the worker, 0 while it is away",
                         registry=registry),
+        read_ahead=Gauge("aidmon_read_ahead_paused_partitions",
+                         "Partitions of aid.events.v1 waiting, read more than kafka.read_ahead_hours of event time "
+                         "ahead of the slowest one with messages left", registry=registry),
         source=Bounded(MAX_SOURCES),
     )

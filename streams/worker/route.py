@@ -114,6 +114,7 @@ def align(ctx: WorkerContext) -> None:
     paused = ahead(ctx.progress.times(), backlog, ctx.settings.kafka.read_ahead_hours * 3600.0)
     if paused or ctx.alignment.paused:
         ctx.alignment.apply(ctx.app, paused)
+        ctx.metrics.read_ahead.set(len(paused))
 
 
 def recovered(app: faust.App) -> bool:

@@ -111,7 +111,8 @@ def test_the_worker_exports_the_documented_metrics() -> None:
             "aidmon_event_to_alert_seconds_bucket", "aidmon_webhook_deliveries_total",
             "aidmon_webhook_deliveries_created", "aidmon_webhook_delivery_seconds_bucket",
             "aidmon_webhook_pending", "aidmon_consumer_lag_messages", "aidmon_table_entries",
-            "aidmon_http_requests_total", "aidmon_sse_clients", "aidmon_ready"} <= exported_metrics()
+            "aidmon_http_requests_total", "aidmon_sse_clients", "aidmon_ready",
+            "aidmon_read_ahead_paused_partitions"} <= exported_metrics()
 
 
 def test_rules_read_only_exported_or_recorded_metrics() -> None:
