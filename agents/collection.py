@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from agents.config import DuplicateCollectionConfig
 from agents.detector import Context, Detector
+from agents.expiry import DayIndex
 from agents.findings import Finding, Proof
 from agents.state import Store
 from schemas.alerts import Typology
@@ -30,12 +31,23 @@ class DuplicateCollectionDetector(Detector):
 
     def __init__(self, config: DuplicateCollectionConfig) -> None:
         self.config = config
+        self._days = DayIndex()  # tokens by the days of their visits: what a sweep looks at
+
+    def _follow(self, table: Store) -> None:
+        records: list[tuple[str, CollectionRecord]] = list(table.items())
+        self._days.rebuild(table, [(key, max(visits)[0]) for key, record in records for visits in record.values()])
 
     def expire(self, state: Mapping[str, Store], horizon: float) -> None:
-        """Rounds whose last visit is before `horizon` go, unless they are part of a finding."""
+        """Rounds whose last visit is before `horizon` go, unless they are part of a finding
+        (the tokens served before `horizon` are looked at, not every token)."""
         table = state[self.typology]
+        if not self._days.follows(table):
+            self._follow(table)
         least = self.config.min_collections
-        for key, record in list(table.items()):
+        for key in self._days.before(horizon):
+            record: CollectionRecord | None = table.get(key)
+            if record is None:
+                continue
             old = [r for r, visits in record.items() if len(visits) < least and max(visits)[0] < horizon]
             if not old:
                 continue
@@ -50,18 +62,22 @@ class DuplicateCollectionDetector(Detector):
         if not isinstance(event, DistributionRecorded):
             return []
         table = state[self.typology]
+        if not self._days.follows(table):
+            self._follow(table)
         data = event.data
         key = data.beneficiary
         record: CollectionRecord | None = table.get(key)
         visit = (event.at, event.id, data.site_id)
         if record is None:
             table[key] = {data.round_id: (visit,)}
+            self._days.add(key, event.at)
             return []
         visits = record.get(data.round_id, ())
         if any(eid == event.id for _, eid, _ in visits):
             return []
         visits = record[data.round_id] = (*visits, visit)
         table[key] = record
+        self._days.add(key, event.at)
         if len(visits) < self.config.min_collections:
             return []
         return [self.judge(key, record)]

@@ -33,6 +33,7 @@ from agents.config import DetectorConfig
 from agents.context import subject_context
 from agents.detector import Context, Detector, Site, epoch, timer_due
 from agents.distribution import OverDistributionDetector
+from agents.expiry import DayIndex
 from agents.feedback import NonReceiptFeedbackDetector
 from agents.findings import Finding, to_alert
 from agents.geo import ZoneMap, ZoneVersion
@@ -134,6 +135,7 @@ class Monitor:
             d.typology: {name: stores(name) for name in d.tables} for d in self.detectors
         }
         self._seen = stores("seen_events")
+        self._seen_days = DayIndex()  # event ids by the days of their times: what a sweep looks at
         self._sites: Store = stores("sites")
         self._zone_rows: Store = stores("zones")
         self._partners: Store = stores("partners")
@@ -259,6 +261,7 @@ class Monitor:
             found += self._fire_timers(watermark)
         alerts = self._emit(found) if found else []
         self._seen[event_id] = event.at  # last: see the module docstring
+        self._seen_days.add(event_id, event.at)
         return alerts
 
     def sweep(self) -> bool:
@@ -279,9 +282,10 @@ class Monitor:
         delivers events the horizon must not pass, and the watermark, less only the reorder
         allowance, is past the horizon: every timer before it has fired), rounded down to a
         multiple of the sweep's step so that every monitor forgets at the same event times.
-        Each sweep reads the whole state, so it runs every eighth of the retention (5 days of
-        event time for 45): state is held at most that much longer, and the sweeps cost a
-        small constant per event. Raised alerts stay on the outputs."""
+        A sweep reads much of the state (the event ids and beneficiary tokens it finds by day,
+        `agents.expiry`), so it runs every eighth of the retention (5 days of event time for
+        45): state is held at most that much longer, and the sweeps cost a small constant per
+        event. Raised alerts stay on the outputs."""
         horizon = self._clock.frontier - self.retention_s
         if horizon == NEVER:
             return  # a source not heard from yet
@@ -290,9 +294,13 @@ class Monitor:
             return
         for detector in self.detectors:
             detector.expire(self._state[detector.typology], horizon)
-        seen = self._seen
-        for event_id in [event_id for event_id, t in seen.items() if t < horizon]:
-            del seen[event_id]
+        seen, days = self._seen, self._seen_days
+        if not days.follows(seen):
+            days.rebuild(seen, list(seen.items()))
+        for event_id in days.before(horizon):
+            t = seen.get(event_id)
+            if t is not None and t < horizon:
+                del seen[event_id]
         alerts = self._alerts
         for key in [key for key, raised in alerts.items() if _last_change(raised.alert) < horizon]:
             del alerts[key]
