@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import ClassVar, NamedTuple
 
 from agents.config import IncidentNearbyConfig
@@ -40,6 +41,8 @@ class Incident(NamedTuple):
 IndexedFix = tuple[float, str, str, float, float]
 """A convoy position in the time index, bucketed by hour: `time, event_id, shipment_id, lat,
 lon`, read by unpacking. A plain tuple: see `agents.state`."""
+
+_event_id = itemgetter(1)  # an IndexedFix's event id, second as in every time-ordered record (see `insort_once`)
 
 
 class Near(NamedTuple):
@@ -153,7 +156,7 @@ class IncidentNearbyDetector(Detector):
         entries = positions.get(bucket)
         if entries is None:
             positions[bucket] = [fix]
-        elif all(known_id != event_id for _, known_id, _, _, _ in entries):
+        elif event_id not in map(_event_id, entries):  # the hour's positions of every shipment: a scan in C
             entries.append(fix)
             positions[bucket] = entries
 
