@@ -77,11 +77,13 @@ def collector_paused() -> Iterator[None]:
     monitor's state, the events and the rejects make no reference cycles (a replay of each
     benchmark stream with the collector off left no cyclic garbage), so reference counting
     frees all of it, and the collector would only walk the growing state again and again
-    (a tenth of a replay's time with the thresholds above)."""
+    (a tenth of a replay's time with the thresholds above). What the replay made is frozen
+    before the collector is on again, or its first collection would walk all of it."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if enabled:
             gc.enable()
