@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter
 from typing import ClassVar
 
 from agents.config import DuplicateCollectionConfig
@@ -16,6 +17,8 @@ from schemas.events import DistributionRecorded, Event
 Visit = tuple[float, str, str]
 """A beneficiary served once: `time, event_id, site_id`, read by unpacking. A plain tuple:
 see `agents.state`."""
+
+_event_id = itemgetter(1)  # a Visit's event id, second as in every time-ordered record (see `insort_once`)
 
 CollectionRecord = dict[str, tuple[Visit, ...]]
 """A beneficiary's record: round id -> its visits. A plain dict of tuples: there is one per
@@ -62,22 +65,27 @@ class DuplicateCollectionDetector(Detector):
         if not isinstance(event, DistributionRecorded):
             return []
         table = state[self.typology]
-        if not self._days.follows(table):
+        days = self._days
+        if days.table is not table:
             self._follow(table)
         data = event.data
         key = data.beneficiary
         record: CollectionRecord | None = table.get(key)
-        visit = (event.at, event.id, data.site_id)
+        t, event_id, round_id = event.at, event.id, data.round_id
+        visit = (t, event_id, data.site_id)
         if record is None:
-            table[key] = {data.round_id: (visit,)}
-            self._days.add(key, event.at)
+            table[key] = {round_id: (visit,)}
+            days.add(key, t)
             return []
-        visits = record.get(data.round_id, ())
-        if any(eid == event.id for _, eid, _ in visits):
+        visits = record.get(round_id)
+        if visits is None:
+            visits = record[round_id] = (visit,)
+        elif event_id in map(_event_id, visits):
             return []
-        visits = record[data.round_id] = (*visits, visit)
+        else:
+            visits = record[round_id] = (*visits, visit)
         table[key] = record
-        self._days.add(key, event.at)
+        days.add(key, t)
         if len(visits) < self.config.min_collections:
             return []
         return [self.judge(key, record)]

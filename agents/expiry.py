@@ -24,7 +24,7 @@ class DayIndex:
 
     def __init__(self) -> None:
         self.table: Store | None = None  # the table the index follows (None: none yet)
-        self.days: dict[int, dict[str, None]] = {}  # day -> its keys, in the order first written
+        self.days: dict[float, dict[str, None]] = {}  # day (a whole float) -> its keys, in the order first written
 
     def follows(self, table: Store) -> bool:
         """Whether the index is the one of `table`; if not, the caller rebuilds it (`rebuild`)."""
@@ -37,7 +37,7 @@ class DayIndex:
             self.add(key, t)
 
     def add(self, key: str, t: float) -> None:
-        day = int(t // DAY_S)
+        day = t // DAY_S
         keys = self.days.get(day)
         if keys is None:
             self.days[day] = {key: None}

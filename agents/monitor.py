@@ -234,16 +234,15 @@ class Monitor:
         `is_expired` first to reject it). `only` restricts it to some typologies (the worker
         routes copies of an event to the partitions that keep each detector's state);
         reference data always applies."""
-        event_id = event.id
+        event_id, t, clock = event.id, event.at, self._clock
         if event_id in self._seen:
             self.duplicates += 1
             return []
-        if event.at < self._clock.frontier - self.retention_s:
+        if t < clock.frontier - self.retention_s:
             self.expired += 1
             return []
         self.accepted += 1
-        clock = self._clock
-        clock.observe(source, event.at)
+        clock.observe(source, t)
         if self._sweeps_inline and clock.frontier - self.retention_s >= self._swept + self._sweep_step_s:
             self._sweep()
         watermark = clock.watermark
@@ -260,8 +259,8 @@ class Monitor:
         if self._heap and self._heap[0].at <= watermark:
             found += self._fire_timers(watermark)
         alerts = self._emit(found) if found else []
-        self._seen[event_id] = event.at  # last: see the module docstring
-        self._seen_days.add(event_id, event.at)
+        self._seen[event_id] = t  # last: see the module docstring
+        self._seen_days.add(event_id, t)
         return alerts
 
     def sweep(self) -> bool:
