@@ -108,10 +108,14 @@ class IncidentNearbyDetector(Detector):
         elif isinstance(event, ConvoyPosition):
             fix = (event.at, event.id, key, event.data.lat, event.data.lon)
             self._index_position(fix, state)
-            incidents = state[self._incidents]
-            for bucket in self._buckets(event.at):
-                for incident in incidents.get(str(bucket), ()):
-                    self._pair(record, incident, fix)
+            incidents, paired = state[self._incidents], False
+            for bucket in map(str, self._buckets(event.at)):
+                for incident in incidents.get(bucket, ()):
+                    paired = self._pair(record, incident, fix) or paired
+            record.until = max(record.until, event.at)
+            shipments[key] = record
+            # judged after every change before: a position near no incident leaves the finding as it was
+            return self._judged(key, record) if paired else []
         record.until = max(record.until, keep_until(event, ctx))
         shipments[key] = record
         return self._judged(key, record)
