@@ -195,11 +195,11 @@ class OverDistributionDetector(Detector):
             for _, latest in record.rounds.values():
                 chunks.update(chain(services, latest))
             for commodity, latest in record.ledgers.items():
-                folded = fold(ledgers, latest, record.floors.get(commodity), horizon, record.stale.get(commodity))
+                floor, stale = record.floors.get(commodity), record.stale.get(commodity)
+                folded = fold(ledgers, latest, floor, horizon, stale, lines)
                 if folded is not None:
                     record.floors[commodity], record.base[commodity] = folded
                     changed = True
-                lines.update(chain(ledgers, latest, record.floors.get(commodity)))
             if changed:
                 table[key] = record
         collect(services, chunks)
