@@ -15,7 +15,6 @@ from agents.names import SanctionsIndex
 from agents.state import Store
 from schemas.alerts import Typology
 from schemas.events import Event, ShipmentDispatched
-from schemas.types import epoch_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,4 +122,4 @@ def first_dispatch(event: Event, current: tuple[float, str] | None) -> bool:
 
 def epoch(value: Any) -> float:
     """Epoch seconds of an aware datetime."""
-    return epoch_seconds(value)
+    return float(value.timestamp())

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 from pydantic import Field, model_validator
 
-from schemas.types import Identifier, Model, Timestamp, epoch_seconds
+from schemas.types import Identifier, Model, Timestamp
 
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 """The CloudEvents JSON batch format: a JSON array of structured events, as one HTTP body
@@ -42,7 +42,7 @@ class Envelope(Model):
 
     @model_validator(mode="after")
     def _subject_matches_data(self) -> Envelope:
-        self.__dict__["at"] = epoch_seconds(self.time)
+        self.__dict__["at"] = self.time.timestamp()
         expected = getattr(self.data, self.SUBJECT_FIELD)
         if self.subject != expected:
             raise ValueError(
