@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter
 from typing import ClassVar
 
 from agents.config import DuplicateCollectionConfig
 from agents.detector import Context, Detector
+from agents.expiry import DayIndex
 from agents.findings import Finding, Proof
 from agents.state import Store
 from schemas.alerts import Typology
@@ -15,6 +17,8 @@ from schemas.events import DistributionRecorded, Event
 Visit = tuple[float, str, str]
 """A beneficiary served once: `time, event_id, site_id`, read by unpacking. A plain tuple:
 see `agents.state`."""
+
+_event_id = itemgetter(1)  # a Visit's event id, second as in every time-ordered record (see `insort_once`)
 
 CollectionRecord = dict[str, tuple[Visit, ...]]
 """A beneficiary's record: round id -> its visits. A plain dict of tuples: there is one per
@@ -30,12 +34,23 @@ class DuplicateCollectionDetector(Detector):
 
     def __init__(self, config: DuplicateCollectionConfig) -> None:
         self.config = config
+        self._days = DayIndex()  # tokens by the days of their visits: what a sweep looks at
+
+    def _follow(self, table: Store) -> None:
+        records: list[tuple[str, CollectionRecord]] = list(table.items())
+        self._days.rebuild(table, [(key, max(visits)[0]) for key, record in records for visits in record.values()])
 
     def expire(self, state: Mapping[str, Store], horizon: float) -> None:
-        """Rounds whose last visit is before `horizon` go, unless they are part of a finding."""
+        """Rounds whose last visit is before `horizon` go, unless they are part of a finding
+        (the tokens served before `horizon` are looked at, not every token)."""
         table = state[self.typology]
+        if not self._days.follows(table):
+            self._follow(table)
         least = self.config.min_collections
-        for key, record in list(table.items()):
+        for key in self._days.before(horizon):
+            record: CollectionRecord | None = table.get(key)
+            if record is None:
+                continue
             old = [r for r, visits in record.items() if len(visits) < least and max(visits)[0] < horizon]
             if not old:
                 continue
@@ -50,18 +65,27 @@ class DuplicateCollectionDetector(Detector):
         if not isinstance(event, DistributionRecorded):
             return []
         table = state[self.typology]
+        days = self._days
+        if days.table is not table:
+            self._follow(table)
         data = event.data
         key = data.beneficiary
         record: CollectionRecord | None = table.get(key)
-        visit = (event.at, event.id, data.site_id)
+        t, event_id, round_id = event.at, event.id, data.round_id
+        visit = (t, event_id, data.site_id)
         if record is None:
-            table[key] = {data.round_id: (visit,)}
+            table[key] = {round_id: (visit,)}
+            days.add(key, t)
             return []
-        visits = record.get(data.round_id, ())
-        if any(eid == event.id for _, eid, _ in visits):
+        visits = record.get(round_id)
+        if visits is None:
+            visits = record[round_id] = (visit,)
+        elif event_id in map(_event_id, visits):
             return []
-        visits = record[data.round_id] = (*visits, visit)
+        else:
+            visits = record[round_id] = (*visits, visit)
         table[key] = record
+        days.add(key, t)
         if len(visits) < self.config.min_collections:
             return []
         return [self.judge(key, record)]

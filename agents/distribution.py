@@ -68,8 +68,10 @@ class OverDistributionDetector(Detector):
                 if moved != crossing and moved is not None:
                     record.crossings[round_id] = moved
                     record.changed = True
-            ledgers, ratio = record.ledgers, self.config.stock_ratio
-            for commodity, kilos in by_commodity(data.items).items():
+            ledgers, ratio, items = record.ledgers, self.config.stock_ratio, data.items
+            # one item, the usual distribution: what by_commodity gives, without the dict
+            moves = ((items[0].commodity, items[0].kilograms),) if len(items) == 1 else by_commodity(items).items()
+            for commodity, kilos in moves:
                 latest = ledgers.get(commodity)
                 if latest is not None and commodity not in record.stale:
                     _, lines = latest
@@ -195,11 +197,11 @@ class OverDistributionDetector(Detector):
             for _, latest in record.rounds.values():
                 chunks.update(chain(services, latest))
             for commodity, latest in record.ledgers.items():
-                folded = fold(ledgers, latest, record.floors.get(commodity), horizon, record.stale.get(commodity))
+                floor, stale = record.floors.get(commodity), record.stale.get(commodity)
+                folded = fold(ledgers, latest, floor, horizon, stale, lines)
                 if folded is not None:
                     record.floors[commodity], record.base[commodity] = folded
                     changed = True
-                lines.update(chain(ledgers, latest, record.floors.get(commodity)))
             if changed:
                 table[key] = record
         collect(services, chunks)

@@ -49,17 +49,10 @@ def _dot(a: Vector, b: Vector) -> float:
     return ax * bx + ay * by + az * bz
 
 
-@dataclass(frozen=True, slots=True)
-class _Segment:
-    a: Vector  # unit vectors of the ends
-    b: Vector
-    normal: Vector | None  # unit normal of the great circle; None for a zero-length segment
-
-
-def _angle(u: Vector, v: Vector) -> float:
-    """Angle between two unit vectors, accurate at small angles too."""
-    c = _cross(u, v)
-    return math.atan2(math.sqrt(_dot(c, c)), _dot(u, v))
+Segment = tuple[float, float, float, float, float, float, float, float, float, bool]
+"""A route segment: the unit vectors of its ends `ax, ay, az, bx, by, bz`, the unit normal of
+its great circle `nx, ny, nz`, and whether it has one (a zero-length segment has not), read
+by unpacking: `distance_km` runs for every convoy position."""
 
 
 class Route:
@@ -69,26 +62,24 @@ class Route:
 
     def __init__(self, coordinates: Sequence[tuple[float, float]]) -> None:
         points = [_unit(float(lat), float(lon)) for lon, lat in coordinates]
-        segments = []
+        segments: list[Segment] = []
         for a, b in itertools.pairwise(points):
             n = _cross(a, b)
             norm = math.sqrt(_dot(n, n))
             nx, ny, nz = n
-            normal = (nx / norm, ny / norm, nz / norm) if norm > 1e-15 else None
-            segments.append(_Segment(a, b, normal))
+            normal = (nx / norm, ny / norm, nz / norm) if norm > 1e-15 else (0.0, 0.0, 0.0)
+            segments.append((*a, *b, *normal, norm > 1e-15))
         if not segments:
-            segments.append(_Segment(points[0], points[0], None))
+            segments.append((*points[0], *points[0], 0.0, 0.0, 0.0, False))
         self._segments = tuple(segments)
 
     def distance_km(self, lat: float, lon: float) -> float:
         """Great-circle distance from the point to the nearest point of the route."""
         px, py, pz = _unit(lat, lon)
         best = math.inf
-        for seg in self._segments:  # vector algebra written out: this runs for every position
-            (ax, ay, az), (bx, by, bz) = seg.a, seg.b
-            n = seg.normal
-            if n is not None:
-                nx, ny, nz = n
+        atan2, sqrt = math.atan2, math.sqrt
+        for ax, ay, az, bx, by, bz, nx, ny, nz, has_normal in self._segments:
+            if has_normal:
                 # the foot of the perpendicular lies between a and b when p is on the inner
                 # side of both planes through the pole n and each end: (a x p).n >= 0, (p x b).n >= 0
                 inside_a = (ay * pz - az * py) * nx + (az * px - ax * pz) * ny + (ax * py - ay * px) * nz
@@ -96,7 +87,12 @@ class Route:
                 if inside_a >= 0 and inside_b >= 0:
                     best = min(best, abs(math.asin(max(-1.0, min(1.0, px * nx + py * ny + pz * nz)))))
                     continue
-            best = min(best, _angle((px, py, pz), seg.a), _angle((px, py, pz), seg.b))
+            # the nearer end: the angle atan2(|p x a|, p . a), accurate at small angles too
+            cx, cy, cz = py * az - pz * ay, pz * ax - px * az, px * ay - py * ax  # p x a
+            to_a = atan2(sqrt(cx * cx + cy * cy + cz * cz), px * ax + py * ay + pz * az)
+            cx, cy, cz = py * bz - pz * by, pz * bx - px * bz, px * by - py * bx  # p x b
+            to_b = atan2(sqrt(cx * cx + cy * cy + cz * cz), px * bx + py * by + pz * bz)
+            best = min(best, to_a, to_b)
         return best * EARTH_RADIUS_KM
 
 

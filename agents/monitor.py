@@ -233,16 +233,15 @@ class Monitor:
         `is_expired` first to reject it). `only` restricts it to some typologies (the worker
         routes copies of an event to the partitions that keep each detector's state);
         reference data always applies."""
-        event_id = event.id
+        event_id, t, clock = event.id, event.at, self._clock
         if event_id in self._seen:
             self.duplicates += 1
             return []
-        if event.at < self._clock.frontier - self.retention_s:
+        if t < clock.frontier - self.retention_s:
             self.expired += 1
             return []
         self.accepted += 1
-        clock = self._clock
-        clock.observe(source, event.at)
+        clock.observe(source, t)
         if self._sweeps_inline and clock.frontier - self.retention_s >= self._swept + self._sweep_step_s:
             self._sweep()
         watermark = clock.watermark
@@ -259,7 +258,7 @@ class Monitor:
         if self._heap and self._heap[0].at <= watermark:
             found += self._fire_timers(watermark)
         alerts = self._emit(found) if found else []
-        self._seen.add(event_id, event.at)  # last: see the module docstring
+        self._seen.add(event_id, t)  # last: see the module docstring
         return alerts
 
     def sweep(self) -> bool:
@@ -280,9 +279,11 @@ class Monitor:
         delivers events the horizon must not pass, and the watermark, less only the reorder
         allowance, is past the horizon: every timer before it has fired), rounded down to a
         multiple of the sweep's step so that every monitor forgets at the same event times.
-        Each sweep reads the whole state, so it runs every eighth of the retention (5 days of
-        event time for 45): state is held at most that much longer, and the sweeps cost a
-        small constant per event. Raised alerts stay on the outputs."""
+        A sweep reads much of the state (it finds the beneficiary tokens by day,
+        `agents.expiry`, and the event ids by bucket, `agents.seen`), so it runs every
+        eighth of the retention (5 days of event time for 45): state is held at most that
+        much longer, and the sweeps cost a small constant per event. Raised alerts stay on
+        the outputs."""
         horizon = self._clock.frontier - self.retention_s
         if horizon == NEVER:
             return  # a source not heard from yet

@@ -53,6 +53,20 @@ class RouteDeviationDetector(Detector):
         table = state[self.typology]
         key = event.subject
         record: RouteRecord = table.get(key) or RouteRecord()
+        if isinstance(event, ConvoyPosition):  # the usual event, first
+            t = event.at
+            lat, lon = event.data.lat, event.data.lon
+            if record.route:
+                distance = (self._routes.get(key) or self._route(key, record)).distance_km(lat, lon)
+            else:
+                distance = -1.0
+            if not insort_once(record.positions, (t, event.id, lat, lon, distance)):
+                return []
+            if distance > self.config.corridor_km:
+                ctx.schedule(self.typology, key, t)
+            record.until = max(record.until, t)  # keep_until of a position: its time
+            table[key] = record
+            return []
         if isinstance(event, ShipmentDispatched):
             if not first_dispatch(event, record.dispatch):
                 return []
@@ -66,14 +80,6 @@ class RouteDeviationDetector(Detector):
             latest_off = [t for t, _, _, _, distance in record.positions if distance > self.config.corridor_km]
             if latest_off:
                 ctx.schedule(self.typology, key, max(latest_off))
-        elif isinstance(event, ConvoyPosition):
-            t = event.at
-            lat, lon = event.data.lat, event.data.lon
-            distance = self._route(key, record).distance_km(lat, lon) if record.route else -1.0
-            if not insort_once(record.positions, (t, event.id, lat, lon, distance)):
-                return []
-            if distance > self.config.corridor_km:
-                ctx.schedule(self.typology, key, t)
         record.until = max(record.until, keep_until(event, ctx))
         table[key] = record
         return []

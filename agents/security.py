@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import ClassVar, NamedTuple
 
 from agents.config import IncidentNearbyConfig
@@ -41,6 +43,8 @@ IndexedFix = tuple[float, str, str, float, float]
 """A convoy position in the time index, bucketed by hour: `time, event_id, shipment_id, lat,
 lon`, read by unpacking. A plain tuple: see `agents.state`."""
 
+_event_id = itemgetter(1)  # an IndexedFix's event id, second as in every time-ordered record (see `insort_once`)
+
 
 class Near(NamedTuple):
     """A position within the radius and window of an incident (nearest first when sorted)."""
@@ -74,6 +78,8 @@ class IncidentNearbyDetector(Detector):
         self.config = config
         self._window_s = config.window_hours * 3600
         self._radius_deg = config.radius_km / 111.0 + 0.01  # a latitude band no nearer point lies outside
+        self._hours: list[int] = []  # the hour buckets of the incidents, sorted (derived: `_incident_hours`)
+        self._hours_of: Store | None = None  # the incidents store they are of (None: to read again)
 
     def expire(self, state: Mapping[str, Store], horizon: float) -> None:
         """An event at or after `horizon` meets only incidents and positions within the
@@ -83,6 +89,7 @@ class IncidentNearbyDetector(Detector):
             index = state[name]
             for bucket in [b for b in index if (int(b) + 1) * 3600 <= before]:
                 del index[bucket]
+        self._hours_of = None
         shipments = state[self.typology]
         for key in [key for key, record in shipments.items() if record.until < before]:
             del shipments[key]
@@ -91,6 +98,13 @@ class IncidentNearbyDetector(Detector):
         hour = math.floor(t / 3600)
         span = math.ceil(self.config.window_hours)
         return range(hour - span - 1, hour + span + 2)
+
+    def _incident_hours(self, incidents: Store) -> list[int]:
+        """The hours that have incidents, sorted: read from the store's keys when it is not the
+        one they were read from, or the retention dropped some, then kept up by `_on_incident`."""
+        if self._hours_of is not incidents:
+            self._hours_of, self._hours = incidents, sorted(int(bucket) for bucket in incidents)
+        return self._hours
 
     def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         shipments = state[self.typology]
@@ -105,10 +119,15 @@ class IncidentNearbyDetector(Detector):
         elif isinstance(event, ConvoyPosition):
             fix = (event.at, event.id, key, event.data.lat, event.data.lon)
             self._index_position(fix, state)
-            incidents = state[self._incidents]
-            for bucket in self._buckets(event.at):
-                for incident in incidents.get(str(bucket), ()):
-                    self._pair(record, incident, fix)
+            incidents, paired = state[self._incidents], False
+            hours, near = self._incident_hours(incidents), self._buckets(event.at)
+            for hour in hours[bisect.bisect_left(hours, near.start):bisect.bisect_left(hours, near.stop)]:
+                for incident in incidents.get(str(hour), ()):
+                    paired = self._pair(record, incident, fix) or paired
+            record.until = max(record.until, event.at)
+            shipments[key] = record
+            # judged after every change before: a position near no incident leaves the finding as it was
+            return self._judged(key, record) if paired else []
         record.until = max(record.until, keep_until(event, ctx))
         shipments[key] = record
         return self._judged(key, record)
@@ -125,6 +144,8 @@ class IncidentNearbyDetector(Detector):
         if any(i.event_id == event.id for i in known):
             return []  # applied already
         incidents[bucket] = [*known, incident]
+        if not known and self._hours_of is incidents:
+            bisect.insort(self._hours, int(bucket))
         shipments = state[self.typology]
         touched: dict[str, ExposureRecord] = {}
         if d.shipment_id:
@@ -153,7 +174,7 @@ class IncidentNearbyDetector(Detector):
         entries = positions.get(bucket)
         if entries is None:
             positions[bucket] = [fix]
-        elif all(known_id != event_id for _, known_id, _, _, _ in entries):
+        elif event_id not in map(_event_id, entries):  # the hour's positions of every shipment: a scan in C
             entries.append(fix)
             positions[bucket] = entries
 

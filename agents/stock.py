@@ -100,16 +100,19 @@ def recount(ledgers: Store, latest: Chunk, floor: str | None, start: LineStamp, 
     return rewrite(ledgers, walked, fresh), found
 
 
-def fold(ledgers: Store, latest: Chunk, floor: str | None, horizon: float,
-         stale: LineStamp | None) -> tuple[str, tuple[float, float]] | None:
+def fold(ledgers: Store, latest: Chunk, floor: str | None, horizon: float, stale: LineStamp | None,
+         kept: set[str]) -> tuple[str, tuple[float, float]] | None:
     """The ledger's new floor and base: the latest chunk before the latest one all of whose
     lines are before `horizon` (and before any stale line: lines before one have their
-    totals), with the totals after its last line; None when there is none to fold."""
+    totals), with the totals after its last line; None when there is none to fold. The names
+    of the chunks the ledger keeps in the store (those after its floor, new or old) go into
+    `kept`: the walk back to the floor reads them all."""
     before, _ = latest
     while before is not None and before != floor:
         earlier, lines = ledgers[before]
         when, how, which, _, received, distributed = lines[-1]
         if when < horizon and (stale is None or (when, how, which) < stale):
             return before, (received, distributed)
+        kept.add(before)
         before = earlier
     return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -35,15 +35,14 @@ class Envelope(Model):
         values = get_args(cls.model_fields["type"].annotation)
         cls.TYPE = values[0] if len(values) == 1 else ""
 
-    @property
-    def at(self) -> float:
-        """`time` as epoch seconds: what the detectors compare (computed once, at decode)."""
-        return self.__dict__["epoch_s"]  # type: ignore[no-any-return]
+    if TYPE_CHECKING:  # not a field: kept beside them, out of the schema and of every dump
+        at: float
+        """`time` as epoch seconds: what the detectors compare (computed once, at decode; a
+        plain attribute, not a property: it is read several times for every event)."""
 
     @model_validator(mode="after")
     def _subject_matches_data(self) -> Envelope:
-        # not a field: kept beside them, out of the schema and of every dump
-        self.__dict__["epoch_s"] = self.time.timestamp()
+        self.__dict__["at"] = self.time.timestamp()
         expected = getattr(self.data, self.SUBJECT_FIELD)
         if self.subject != expected:
             raise ValueError(

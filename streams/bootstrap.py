@@ -7,6 +7,8 @@ from __future__ import annotations
 import gc
 import logging
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from agents.monitor import Monitor
@@ -67,3 +69,21 @@ def tune_garbage_collector() -> None:
     less often (a third less time on a long replay)."""
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic collector off while a replay runs, on again after (if it was). The
+    monitor's state, the events and the rejects make no reference cycles (a replay of each
+    benchmark stream with the collector off left no cyclic garbage), so reference counting
+    frees all of it, and the collector would only walk the growing state again and again
+    (a tenth of a replay's time with the thresholds above). What the replay made is frozen
+    before the collector is on again, or its first collection would walk all of it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()

@@ -24,13 +24,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from schemas.exceptions import AidmonError, BrokerError
 from streams.cli.demo_alerts import AlertFollower, AlertPrinter, ReplayedAlerts, with_status
-from streams.cli.demo_stack import Addresses, DemoStack
 from streams.cli.simulate import add_scenario_arguments, pace_line, progress_line, scenario
 from streams.dev.simulator import Simulation, Timed
+
+if TYPE_CHECKING:  # imported by run_live: httpx and the broker's tools are not for every command
+    from streams.cli.demo_stack import Addresses, DemoStack
 
 DEMO_FAILED = 1
 
@@ -86,6 +88,8 @@ def kafka_missing() -> str | None:
 
 
 def run_live(args: argparse.Namespace, timed: Future[list[Timed]], sanctions: str, deadline: float | None) -> int:
+    from streams.cli.demo_stack import DemoStack
+
     stack = DemoStack(args.dir, args.broker_port, args.web_port)
     follower: AlertFollower | None = None
     simulation = Simulation([], args.speed, args.rate)

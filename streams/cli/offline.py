@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from schemas.export import export_schemas
-from streams.bootstrap import make_monitor, make_pseudonymiser, tune_garbage_collector
+from streams.bootstrap import collector_paused, make_monitor, make_pseudonymiser, tune_garbage_collector
 from streams.replay import Replay
 from streams.settings import load_settings
 
@@ -79,7 +79,8 @@ def run_replay(args: argparse.Namespace) -> int:
             print(f"aidmon: error: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
             return 2
         replay = Replay(monitor, pseudonymiser, alerts_out, rejects_out, args.events, args.every_update)
-        summary = replay.run(_with_progress(source, total))
+        with collector_paused():
+            summary = replay.run(_with_progress(source, total))
     print(summary.render())
     if args.summary_json:
         args.summary_json.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")

@@ -18,9 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args
 
-import tomlkit
 from pydantic import ValidationError
-from tomlkit.exceptions import TOMLKitError
 
 from schemas.exceptions import ConfigurationError
 from streams.api.access import digest
@@ -63,6 +61,9 @@ class NewToken:
 
 def create_token(config: Path, role: Role, source: str | None = None, name: str | None = None) -> NewToken:
     """A new token for `role` (bound to `source` for a publisher), its hash added to `config`."""
+    import tomlkit  # here, not for every command: a twentieth of a second at start-up
+    from tomlkit.exceptions import TOMLKitError
+
     token = PREFIX + secrets.token_urlsafe(32)
     hashed = digest(token)
     created_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
