@@ -200,7 +200,7 @@ def run_mix(mix: str, shipments: int, args: argparse.Namespace, work: Path) -> F
             say("alerts against replay, latency: skipped (the worker had not caught up)")
         figures.worker.peak_mib = worker.peak_mib()
         say(f"worker peak memory (VmHWM): {mib(figures.worker.peak_mib)}; the Faust floor's: "
-            f"{mib(figures.floor.peak_mib)}")
+            f"{mib(figures.floor.peak_mib if figures.floor else None)}")
         worker.stop()
         if args.batch:
             with figures.phase("batch messages"):
