@@ -9,9 +9,10 @@ and to aid.rejects.v1 the events they would not apply (`expired`) or failed on
 position in aid.events.v1. After a failure has rebuilt a
 monitor, the heartbeat announces every source partition again, as it would to a monitor
 taken over. It acknowledges its messages itself, only after a checkpoint has written the
-state they changed. On taking over a partition it sends again the latest version of the
-partition's alerts. A worker losing partitions sends what its outbox holds and writes a
-checkpoint first, then forgets them.
+state they changed; it goes on while the checkpoint is written (`streams.worker.checkpoints`).
+On taking over a partition it sends again the latest version of the partition's alerts.
+A worker losing partitions sends what its outbox holds and writes a checkpoint first,
+then forgets them.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ async def detect_alerts(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> Non
             ctx.stop(str(exc))
             return
         ctx.unacknowledged.hold(event, items)
-        if ctx.unacknowledged.due():
+        if ctx.unacknowledged.due(backlogged=_more_to_read(ctx, message)):
             try:
                 await checkpoint(ctx)
             except DetectionGoneError as exc:
@@ -59,6 +60,12 @@ async def detect_alerts(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> Non
                 return
             except DetectionProcessError as exc:  # its messages wait for a checkpoint that works
                 log.error("checkpoint failed: %s", exc)
+
+
+def _more_to_read(ctx: WorkerContext, message: Message) -> bool:
+    """More messages of `message`'s partition wait to be read (or the end is not known yet)."""
+    highwater = ctx.app.consumer.highwater(message.tp)
+    return highwater is None or highwater > message.offset + 1
 
 
 async def _detect(ctx: WorkerContext, message: Message) -> int:
@@ -87,11 +94,16 @@ async def _detect(ctx: WorkerContext, message: Message) -> int:
 
 
 async def checkpoint(ctx: WorkerContext) -> None:
-    """Write the changed state to the table and its changelog, then acknowledge the lanes
-    messages whose effects it holds, and let the retention forget what it may. If the
-    changelog cannot be written (the broker is away), the messages stay unacknowledged and
-    the rows go with the next checkpoint."""
+    """Take a checkpoint: the state changed since the last one, from the detection process
+    (which then applies the retention: `Monitors.sweep`), into the table at once, and to its
+    changelog in the background (`Checkpoints`), after those taken before; the lanes
+    messages whose effects it holds are acknowledged once it is written. `detect` goes on
+    meanwhile, unless `MAX_WAITING` checkpoints are not written yet. If the changelog cannot
+    be written (the broker is away), the messages stay unacknowledged and the rows are
+    written before the next checkpoint's."""
     async with ctx.checkpointing:
+        if ctx.checkpoints.full:
+            await ctx.checkpoints.settle()
         held = ctx.unacknowledged.take()
         try:
             rows = await ctx.detection.checkpoint()
@@ -105,15 +117,7 @@ async def checkpoint(ctx: WorkerContext) -> None:
                     data.pop(key, None)
                 else:
                     data[key] = value
-        try:
-            await ctx.changelog.write(rows)
-        except Exception as exc:  # the writer keeps the rows; the next checkpoint tries again
-            log.error("checkpoint not written to the changelog (%s: %s); tried again at the next one",
-                      type(exc).__name__, exc)
-            ctx.unacknowledged.give_back(held)
-            return
-        ctx.acknowledge(held)
-        await ctx.detection.sweep()  # only now: see `Monitors.sweep`
+        ctx.checkpoints.add(rows, held)
 
 
 async def checkpoint_often(ctx: WorkerContext) -> None:
@@ -124,6 +128,8 @@ async def checkpoint_often(ctx: WorkerContext) -> None:
         try:
             if ctx.unacknowledged.due():
                 await checkpoint(ctx)
+            else:
+                ctx.checkpoints.resume()  # a write that failed is tried again
         except DetectionGoneError:
             return  # `detect` stops the worker
         except Exception:  # the task must go on
@@ -137,6 +143,7 @@ async def on_revoked(ctx: WorkerContext, revoked: set[TP]) -> None:
     lost = {tp.partition for tp in revoked if tp.topic == lanes}
     await route.flush(ctx)
     await checkpoint(ctx)
+    await ctx.checkpoints.settle()
     await ctx.detection.forget(lost)
     for tp in revoked:
         ctx.continuity.forget(tp)

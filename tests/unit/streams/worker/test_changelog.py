@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Any
 
 import pytest
-
-from typing import Any
 
 from streams.worker.changelog import ChangelogWriter
 
