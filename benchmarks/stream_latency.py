@@ -3,12 +3,20 @@
 A slice of fresh events (`stream_data.make_slice`) is published at a steady rate, then two
 more seconds of the same slice keep event time moving, so the last measured events are
 judged as they would be in a steady stream, not at the end of a burst (where order-sensitive
-findings wait for the partitions to turn idle). An alert does not say which message made
-it: each alert version on the topic during the phase is matched to the latest of its
-evidence events published in the measured part of the slice, and its latency is the alert
-message's Kafka timestamp minus that event message's. Versions with no evidence from the
-slice (judgements of older events, re-sends) are counted and left out, as are those whose
-latest evidence came in the two trailing seconds.
+findings wait for the partitions to turn idle). Each alert version on the topic during the
+phase is matched to the latest of its evidence events published in the measured part of
+the slice, and to the event that made it: the worker's header `aidmon-trigger-timestamp`
+(`streams.worker.detect.TRIGGER_HEADER`), the Kafka timestamp of the event whose arrival
+raised or changed it. For most typologies that is the latest evidence itself; for those
+judged on the event-time clock (overdue_shipment when the watermark passes a deadline,
+route_deviation when it passes the reorder allowance of a run of positions) it is a later
+event, the one that moved the watermark, which is not evidence. Its latency is the alert
+message's Kafka timestamp minus the later of the two (an alert cannot come before either),
+the issue's "from the event's Kafka timestamp to its alert's". The latency from the latest
+evidence alone (what was measured before 2026-12-02) is printed beside it: for the
+clock-judged typologies it includes the event time the stream takes to reach the deadline.
+Versions with no evidence from the slice (judgements of older events, re-sends) are counted
+and left out, as are those whose latest evidence or trigger came in the two trailing seconds.
 """
 
 from __future__ import annotations
@@ -19,9 +27,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from stream_data import Message, make_slice
-from stream_kafka import ALERTS, end_offsets, publish_paced, read_alerts
+from stream_kafka import ALERTS, end_offsets, publish_paced, read_alert_records
 from stream_procs import Child, wait_lag_zero
 
+TRIGGER_HEADER = "aidmon-trigger-timestamp"  # streams.worker.detect.TRIGGER_HEADER
 TRAILING_SECONDS = 2.0
 AFTER_CAUGHT_UP_SECONDS = 3.0  # for the last judgements and their sends once the group's lag is 0
 
@@ -34,6 +43,7 @@ class Latency:
     behind: int  # the worker group's lag (every topic it reads) when waiting stopped
     delays_ms: list[float] = field(default_factory=list)
     by_typology: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    from_evidence_ms: list[float] = field(default_factory=list)  # from the latest evidence alone
     unrelated: int = 0  # alert versions with no evidence from the slice
     trailing: int = 0  # alert versions whose latest evidence came in the trailing seconds
 
@@ -51,6 +61,9 @@ class Latency:
         parts = [f"{typology} {percentile(d, 0.5):,.0f}/{percentile(d, 0.99):,.0f} (n={len(d)})"
                  for typology, d in sorted(self.by_typology.items(), key=lambda kv: -percentile(kv[1], 0.99))]
         lines.append("    by typology, p50/p99 ms: " + ", ".join(parts))
+        e50, e99 = percentile(self.from_evidence_ms, 0.5), percentile(self.from_evidence_ms, 0.99)
+        lines.append(f"    from the latest evidence alone (not the event that made it): p50 {e50:,.0f} ms,"
+                     f" p99 {e99:,.0f} ms")
         return "\n".join(lines)
 
 
@@ -76,18 +89,20 @@ def measure(bootstrap: str, worker: Child, messages: list[Message], rate: float,
     stamps: dict[str, int] = {}
     for m, stamp in zip(messages, sent, strict=True):
         stamps.setdefault(m.event_id, stamp)  # a duplicate's first copy is the one that counts
-    window = {m.event_id for m in messages[:measured]}
+    window, last = {m.event_id for m in messages[:measured]}, sent[measured - 1]
     result = Latency(rate, measured, took, sum(lag.values()))
-    for stamp, alert in read_alerts(bootstrap, start):
+    for stamp, alert, headers in read_alert_records(bootstrap, start):
         mine = [(stamps[e["event_id"]], e["event_id"]) for e in alert.get("evidence", ()) if e["event_id"] in stamps]
         if not mine:
             result.unrelated += 1
             continue
-        trigger, event_id = max(mine)
-        if event_id not in window:
+        evidence, event_id = max(mine)
+        trigger = int(headers[TRIGGER_HEADER]) if TRIGGER_HEADER in headers else evidence
+        if event_id not in window or trigger > last:
             result.trailing += 1
             continue
-        delay = float(stamp - trigger)
+        delay = float(stamp - max(evidence, trigger))
         result.delays_ms.append(delay)
         result.by_typology[alert["typology"]].append(delay)
+        result.from_evidence_ms.append(float(stamp - evidence))
     return result

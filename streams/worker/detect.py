@@ -3,7 +3,8 @@ diversion.alerts.v1.
 
 `detect` (concurrency 1: it writes a table) hands each lanes message (events, ticks, idle
 marks; `streams.worker.outbox`) to the detection process (`streams.worker.detection`) and
-sends the last version of each alert its monitors raised or changed, keyed by alert id,
+sends the last version of each alert its monitors raised or changed, keyed by alert id
+(with a header, `TRIGGER_HEADER`, that gives the Kafka timestamp of the event that made it),
 and to aid.rejects.v1 the events they would not apply (`expired`) or failed on
 (`internal_error`; all the events of a message it failed on as a whole), with their
 position in aid.events.v1. After a failure has rebuilt a
@@ -35,6 +36,8 @@ from streams.worker.intake import reject_at
 from streams.worker.outbox import decode_batch
 
 log = logging.getLogger("aidmon.worker")
+
+TRIGGER_HEADER = "aidmon-trigger-timestamp"
 
 
 async def detect_alerts(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> None:
@@ -80,8 +83,8 @@ async def _detect(ctx: WorkerContext, message: Message) -> int:
     except DetectionProcessError as exc:  # e.g. no monitor could be built from the table
         log.error("detection failed at %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc)
         outcome = Outcome(rejected=unapplied(message.value or b"", str(exc)))
-    for alert_id, value, _ in outcome.again + outcome.changed:
-        await ctx.topics.alerts.send(key=alert_id.encode(), value=value)
+    for alert_id, value, stamp in outcome.again + outcome.changed:
+        await ctx.topics.alerts.send(key=alert_id.encode(), value=value, headers=_trigger(stamp))
     for rejected in outcome.rejected:
         error = InvalidEventError(rejected.reason, rejected.detail)
         await reject_at(ctx, rejected.partition, rejected.offset, rejected.body, error, rejected.batch_index)
@@ -91,6 +94,13 @@ async def _detect(ctx: WorkerContext, message: Message) -> int:
     return outcome.items
 
 
+
+
+def _trigger(stamp: float | None) -> list[tuple[str, bytes]] | None:
+    """The alert message's `TRIGGER_HEADER`: the Kafka timestamp (ms) of the message of
+    aid.events.v1 whose event raised or changed it, or moved the event-time watermark past
+    its deadline (a tick's); none for an alert sent again."""
+    return None if stamp is None else [(TRIGGER_HEADER, str(round(stamp * 1000)).encode())]
 
 
 async def checkpoint(ctx: WorkerContext) -> None:
