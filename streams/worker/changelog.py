@@ -91,6 +91,7 @@ class ChangelogWriter:
         for key, value in changes.items():
             if batch.append(key=key, value=value, timestamp=None) is None:  # full: send it, start another
                 futures.append(await producer.send_batch(batch, self._topic, partition=partition))
+                await asyncio.sleep(0)  # the event loop's turn: a sweep's deletions fill many batches
                 batch = producer.create_batch()
                 if batch.append(key=key, value=value, timestamp=None) is None:  # chunking keeps records smaller
                     raise WorkerError(f"a state record of {len(value or b'')} bytes does not fit a record batch")

@@ -156,7 +156,7 @@ class WorkerContext:
             detection=Detection(settings, sanctions), unacknowledged=Unacknowledged(),
             progress=Progress(), offsets=HandledOffsets(), registry=registry, metrics=metrics,
             pseudonymiser=pseudonymiser, decode=Decoder(pseudonymiser),
-            changelog=changelog, checkpoints=Checkpoints(changelog, lambda events: ctx.acknowledge(events)),
+            changelog=changelog, checkpoints=Checkpoints(changelog, lambda events: ctx.acknowledge(events), table.data),
             outbox=Outbox(), continuity=Continuity(app, DirectReader(settings.broker, kafka.app_id)),
             broker=BrokerWatch(settings.broker, lambda up: metrics.broker_up.set(1 if up else 0)),
         )

@@ -94,8 +94,6 @@ async def _detect(ctx: WorkerContext, message: Message) -> int:
     return outcome.items
 
 
-
-
 def _trigger(stamp: float | None) -> list[tuple[str, bytes]] | None:
     """The alert message's `TRIGGER_HEADER`: the Kafka timestamp (ms) of the message of
     aid.events.v1 whose event raised or changed it, or moved the event-time watermark past
@@ -105,8 +103,8 @@ def _trigger(stamp: float | None) -> list[tuple[str, bytes]] | None:
 
 async def checkpoint(ctx: WorkerContext) -> None:
     """Take a checkpoint: the state changed since the last one, from the detection process
-    (which then applies the retention: `Monitors.sweep`), into the table at once, and to its
-    changelog in the background (`Checkpoints`), after those taken before; the lanes
+    (which then applies the retention: `Monitors.sweep`), into the table and its changelog
+    in the background (`Checkpoints`), after those taken before; the lanes
     messages whose effects it holds are acknowledged once it is written. `detect` goes on
     meanwhile, unless `MAX_WAITING` checkpoints are not written yet. If the changelog cannot
     be written (the broker is away), the messages stay unacknowledged and the rows are
@@ -120,13 +118,6 @@ async def checkpoint(ctx: WorkerContext) -> None:
         except DetectionProcessError:
             ctx.unacknowledged.give_back(held)  # acknowledged with a checkpoint that works, if one does
             raise
-        data = ctx.table.data
-        for changes in rows.values():
-            for key, value in changes.items():
-                if value is None:
-                    data.pop(key, None)
-                else:
-                    data[key] = value
         ctx.checkpoints.add(rows, held)
 
 

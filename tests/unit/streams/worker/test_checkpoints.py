@@ -1,5 +1,5 @@
-"""Checkpoints taken are written in the background, in order, and the lanes messages each
-holds are acknowledged only once it is written."""
+"""Checkpoints taken are put in the table and written in the background, in order, and the
+lanes messages each holds are acknowledged only once it is written."""
 
 from __future__ import annotations
 
@@ -32,17 +32,18 @@ def test_detection_goes_on_while_a_checkpoint_is_written_and_acknowledges_after(
     """`add` returns at once; the messages of each checkpoint are acknowledged once it, and
     every one taken before it, is written, in the order they were taken."""
     async def run() -> None:
-        changelog, acknowledged = _Changelog(), []
-        checkpoints = Checkpoints(changelog, acknowledged.append)  # type: ignore[arg-type]
-        checkpoints.add({0: {b"0|a": b"1"}}, ["m1", "m2"])
+        changelog, acknowledged, table = _Changelog(), [], {b"0|gone": b"0"}
+        checkpoints = Checkpoints(changelog, acknowledged.append, table)  # type: ignore[arg-type]
+        checkpoints.add({0: {b"0|a": b"1", b"0|gone": None}}, ["m1", "m2"])
         checkpoints.add({1: {b"1|b": b"2"}}, ["m3"])
         await asyncio.sleep(0)
         assert acknowledged == [] and checkpoints.waiting == 2 and changelog.written == []
         assert checkpoints.full == (MAX_WAITING <= 2)
         changelog.release.set()
         await checkpoints.settle()
-        assert changelog.written == [{0: {b"0|a": b"1"}}, {1: {b"1|b": b"2"}}]
+        assert changelog.written == [{0: {b"0|a": b"1", b"0|gone": None}}, {1: {b"1|b": b"2"}}]
         assert acknowledged == [["m1", "m2"], ["m3"]] and checkpoints.waiting == 0
+        assert table == {b"0|a": b"1", b"1|b": b"2"}
 
     asyncio.run(run())
 
@@ -51,13 +52,14 @@ def test_a_checkpoint_not_written_keeps_its_messages_until_a_write_succeeds() ->
     """The broker away: nothing is acknowledged, the rows are given to the writer once, and
     once it is back the next attempt writes them and acknowledges, in order."""
     async def run() -> None:
-        changelog, acknowledged = _Changelog(), []
-        checkpoints = Checkpoints(changelog, acknowledged.append)  # type: ignore[arg-type]
+        changelog, acknowledged, table = _Changelog(), [], {}
+        checkpoints = Checkpoints(changelog, acknowledged.append, table)  # type: ignore[arg-type]
         changelog.failing = True
         changelog.release.set()
         checkpoints.add({0: {b"0|a": b"1"}}, ["m1"])
         await checkpoints.settle()
         assert acknowledged == [] and checkpoints.waiting == 1 and changelog.pending == [{0: {b"0|a": b"1"}}]
+        assert table == {b"0|a": b"1"}  # in the table at once: the detection process has it
         changelog.failing = False
         checkpoints.add({0: {b"0|a": b"2"}}, ["m2"])
         await checkpoints.settle()
