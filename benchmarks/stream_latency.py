@@ -17,6 +17,12 @@ evidence alone (what was measured before 2026-12-02) is printed beside it: for t
 clock-judged typologies it includes the event time the stream takes to reach the deadline.
 Versions with no evidence from the slice (judgements of older events, re-sends) are counted
 and left out, as are those whose latest evidence or trigger came in the two trailing seconds.
+
+A lead-in (`lead_seconds`, 0 by default) publishes the slice's first seconds at the same
+rate before the measured part, and leaves out the alerts whose latest evidence came in it.
+The slice is a year later in event time than the stream the worker caught up on, so its
+first events make the worker forget everything that stream left (the retention, all at
+once); a lead-in measures the steady state after that.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ class Latency:
     from_evidence_ms: list[float] = field(default_factory=list)  # from the latest evidence alone
     unrelated: int = 0  # alert versions with no evidence from the slice
     trailing: int = 0  # alert versions whose latest evidence came in the trailing seconds
+    lead_seconds: float = 0.0  # published before the measured part, at the same rate
+    leading: int = 0  # alert versions whose latest evidence came in the lead-in
 
     def render(self) -> str:
         head = (f"event-to-alert paced at {self.rate:,.0f} events/s ({self.events:,} events in {self.seconds:.1f} s,"
@@ -54,10 +62,12 @@ class Latency:
         if not self.delays_ms:
             return head + f"no alert version from these events ({self.unrelated} unrelated)"
         p50, p99 = percentile(self.delays_ms, 0.5), percentile(self.delays_ms, 0.99)
+        lead = f"; after a lead-in of {self.lead_seconds:g} s, {self.leading} from it left out"
+        lead = lead if self.lead_seconds else ""
         lines = [head + f"p50 {p50:,.0f} ms, p99 {p99:,.0f} ms, max {max(self.delays_ms):,.0f} ms"
                  f" over {len(self.delays_ms)} alert versions"
                  f" ({self.unrelated} without evidence from the slice and {self.trailing} from its trailing"
-                 f" {TRAILING_SECONDS:.0f} s left out)"]
+                 f" {TRAILING_SECONDS:.0f} s left out{lead})"]
         parts = [f"{typology} {percentile(d, 0.5):,.0f}/{percentile(d, 0.99):,.0f} (n={len(d)})"
                  for typology, d in sorted(self.by_typology.items(), key=lambda kv: -percentile(kv[1], 0.99))]
         lines.append("    by typology, p50/p99 ms: " + ", ".join(parts))
@@ -73,24 +83,26 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))]
 
 
-def prepare(mix: str, rate: float, seconds: float, seed: int, mark: str) -> list[Message]:
-    return make_slice(mix, round(rate * (seconds + TRAILING_SECONDS)), seed, mark)
+def prepare(mix: str, rate: float, seconds: float, seed: int, mark: str, lead_seconds: float = 0.0) -> list[Message]:
+    return make_slice(mix, round(rate * (lead_seconds + seconds + TRAILING_SECONDS)), seed, mark)
 
 
 def measure(bootstrap: str, worker: Child, messages: list[Message], rate: float, seconds: float,
-            timeout: float) -> Latency:
+            timeout: float, lead_seconds: float = 0.0) -> Latency:
     """Publish `messages` paced at `rate`, wait for the worker, match alerts to events."""
-    measured = min(len(messages), round(rate * seconds))
+    lead = min(len(messages) - 1, round(rate * lead_seconds))
+    measured = min(len(messages), lead + round(rate * seconds))
     start = end_offsets(bootstrap, ALERTS)
     sent = publish_paced(bootstrap, messages, rate)
-    took = (sent[measured - 1] - sent[0]) / 1000
+    took = (sent[measured - 1] - sent[lead]) / 1000
     _, lag = wait_lag_zero(bootstrap, worker, timeout)
     time.sleep(AFTER_CAUGHT_UP_SECONDS)
     stamps: dict[str, int] = {}
     for m, stamp in zip(messages, sent, strict=True):
         stamps.setdefault(m.event_id, stamp)  # a duplicate's first copy is the one that counts
-    window, last = {m.event_id for m in messages[:measured]}, sent[measured - 1]
-    result = Latency(rate, measured, took, sum(lag.values()))
+    window, last = {m.event_id for m in messages[lead:measured]}, sent[measured - 1]
+    early = {m.event_id for m in messages[:lead]}
+    result = Latency(rate, measured - lead, took, sum(lag.values()), lead_seconds=lead_seconds)
     for stamp, alert, headers in read_alert_records(bootstrap, start):
         mine = [(stamps[e["event_id"]], e["event_id"]) for e in alert.get("evidence", ()) if e["event_id"] in stamps]
         if not mine:
@@ -98,6 +110,9 @@ def measure(bootstrap: str, worker: Child, messages: list[Message], rate: float,
             continue
         evidence, event_id = max(mine)
         trigger = int(headers[TRIGGER_HEADER]) if TRIGGER_HEADER in headers else evidence
+        if event_id in early:
+            result.leading += 1
+            continue
         if event_id not in window or trigger > last:
             result.trailing += 1
             continue

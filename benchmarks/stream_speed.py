@@ -3,7 +3,7 @@
     python benchmarks/stream_speed.py [--mix default|convoys-and-camps|both] [--events N | --shipments N]
                                       [--paced-seconds 20] [--catch-up-timeout 240] [--paced-timeout 120]
                                       [--no-batch] [--batch-size 500] [--keep DIR]
-                                      [--no-baselines] [--paced-rates 500,2000]
+                                      [--no-baselines] [--paced-rates 500,2000] [--lead-seconds 0]
 
 For each mix (both by default, one after the other, each on a local broker of its own
 started in a temporary directory and stopped at the end, also on Ctrl-C or failure):
@@ -159,7 +159,7 @@ def run_mix(mix: str, shipments: int, args: argparse.Namespace, work: Path) -> F
     with figures.phase("generate"):
         stream = make_stream(mix, shipments, work)
         paced = [(rate, seed, mark) for rate, seed, mark in PACED if rate in args.paced_rates]
-        slices = [prepare(mix, rate, args.paced_seconds, seed, mark) for rate, seed, mark in paced]
+        slices = [prepare(mix, rate, args.paced_seconds, seed, mark, args.lead_seconds) for rate, seed, mark in paced]
     n = len(stream.messages)
     print(f"\n== {stream.describe()}", flush=True)
     with figures.phase("replay"):
@@ -194,7 +194,7 @@ def run_mix(mix: str, shipments: int, args: argparse.Namespace, work: Path) -> F
             for messages, (rate, _, _) in zip(slices, paced, strict=True):
                 with figures.phase(f"paced at {rate:,.0f}/s"):
                     figures.latencies.append(measure(bootstrap, worker, messages, rate, args.paced_seconds,
-                                                     args.paced_timeout))
+                                                     args.paced_timeout, args.lead_seconds))
                 say(figures.latencies[-1].render())
         else:
             say("alerts against replay, latency: skipped (the worker had not caught up)")
@@ -235,6 +235,8 @@ def main() -> int:
     size.add_argument("--events", type=int, help="about this many events per mix (sets the shipments)")
     size.add_argument("--shipments", type=int, help="default: 1620 (default mix), 2200 (convoys-and-camps)")
     parser.add_argument("--paced-seconds", type=float, default=20.0, help="length of each paced phase")
+    parser.add_argument("--lead-seconds", type=float, default=0.0,
+                        help="paced but not measured, before each paced phase (`stream_latency`: the steady state)")
     parser.add_argument("--catch-up-timeout", type=float, default=240.0,
                         help="seconds a reader gets to reach a lag of 0 (then it is rated on what it did)")
     parser.add_argument("--paced-timeout", type=float, default=120.0,
