@@ -38,6 +38,7 @@ from streams.worker.outbox import decode_batch
 log = logging.getLogger("aidmon.worker")
 
 TRIGGER_HEADER = "aidmon-trigger-timestamp"
+BACKLOG_MESSAGES = 1000  # aid.events.v1 messages not routed yet, beyond which a backlog is read
 
 
 async def detect_alerts(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> None:
@@ -55,7 +56,7 @@ async def detect_alerts(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> Non
             ctx.stop(str(exc))
             return
         ctx.unacknowledged.hold(event, items)
-        if ctx.unacknowledged.due(backlogged=_more_to_read(ctx, message)):
+        if ctx.unacknowledged.due(backlogged=_backlogged(ctx, message)):
             try:
                 await checkpoint(ctx)
             except DetectionGoneError as exc:
@@ -65,10 +66,22 @@ async def detect_alerts(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> Non
                 log.error("checkpoint failed: %s", exc)
 
 
-def _more_to_read(ctx: WorkerContext, message: Message) -> bool:
-    """More messages of `message`'s partition wait to be read (or the end is not known yet)."""
-    highwater = ctx.app.consumer.highwater(message.tp)
-    return highwater is None or highwater > message.offset + 1
+def _backlogged(ctx: WorkerContext, message: Message) -> bool:
+    """A backlog is being read: more messages of `message`'s lanes partition wait (or its
+    end is not known yet), or `route` is more than `BACKLOG_MESSAGES` behind the end of
+    aid.events.v1 (catching up, `detect` often waits for `route`, and finds no lanes
+    message waiting)."""
+    consumer = ctx.app.consumer
+    highwater = consumer.highwater(message.tp)
+    if highwater is None or highwater > message.offset + 1:
+        return True
+    behind = 0
+    for tp in consumer.assignment():
+        if tp.topic == EVENTS:
+            end, after = consumer.highwater(tp), ctx.offsets.after(EVENTS, tp.partition)
+            if end is not None and after is not None:  # one not read yet: the others say it
+                behind += max(0, end - after)
+    return behind > BACKLOG_MESSAGES
 
 
 async def _detect(ctx: WorkerContext, message: Message) -> int:
