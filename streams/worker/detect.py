@@ -97,7 +97,7 @@ async def _detect(ctx: WorkerContext, message: Message) -> int:
         log.error("detection failed at %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc)
         outcome = Outcome(rejected=unapplied(message.value or b"", str(exc)))
     for alert_id, value, stamp in outcome.again + outcome.changed:
-        await ctx.topics.alerts.send(key=alert_id.encode(), value=value, headers=_trigger(stamp))
+        await ctx.topics.alerts.send(key=alert_id.encode(), value=value, headers=trigger_headers(stamp))
     for rejected in outcome.rejected:
         error = InvalidEventError(rejected.reason, rejected.detail)
         await reject_at(ctx, rejected.partition, rejected.offset, rejected.body, error, rejected.batch_index)
@@ -107,7 +107,7 @@ async def _detect(ctx: WorkerContext, message: Message) -> int:
     return outcome.items
 
 
-def _trigger(stamp: float | None) -> list[tuple[str, bytes]] | None:
+def trigger_headers(stamp: float | None) -> list[tuple[str, bytes]] | None:
     """The alert message's `TRIGGER_HEADER`: the Kafka timestamp (ms) of the message of
     aid.events.v1 whose event raised or changed it, or moved the event-time watermark past
     its deadline (a tick's); none for an alert sent again."""

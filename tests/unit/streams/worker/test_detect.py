@@ -3,7 +3,7 @@ each goes to the rejects as `internal_error`, with its place in aid.events.v1.""
 
 from __future__ import annotations
 
-from streams.worker.detect import TRIGGER_HEADER, _trigger, unapplied
+from streams.worker.detect import TRIGGER_HEADER, trigger_headers, unapplied
 from streams.worker.outbox import LaneItem, encode_batch
 
 
@@ -25,5 +25,5 @@ def test_bytes_that_are_no_lanes_message_give_nothing_to_keep() -> None:
 
 def test_an_alert_carries_the_kafka_timestamp_of_the_event_that_made_it() -> None:
     """The trigger header holds the stamp in whole milliseconds; an alert sent again has none."""
-    assert _trigger(1764678000.1234) == [(TRIGGER_HEADER, b"1764678000123")]
-    assert _trigger(None) is None
+    assert trigger_headers(1764678000.1234) == [(TRIGGER_HEADER, b"1764678000123")]
+    assert trigger_headers(None) is None
