@@ -264,8 +264,9 @@ class Monitor:
     def sweep(self) -> bool:
         """Apply the retention if the clock has moved a sweep's step since the last one;
         whether it did. A monitor made with `sweeps_at_checkpoints` sweeps only here, called
-        once a checkpoint of its state is written (not when it is built on one: the events
-        applied again after a crash were applied before that sweep the first time too)."""
+        right after a checkpoint of its state is taken, before the next event (not when it
+        is built on one: the events applied again after a crash were applied before that
+        sweep the first time too)."""
         if self._clock.frontier - self.retention_s < self._swept + self._sweep_step_s:
             return False
         swept = self._swept

@@ -119,12 +119,18 @@ def commit_offsets(bootstrap: str, group: str, topic: str, offsets: dict[int, in
 def read_alerts(bootstrap: str, start: dict[int, int] | None = None) -> list[tuple[int, dict[str, Any]]]:
     """(Kafka timestamp in ms, alert) of every message of the alerts topic from `start`
     (default: the beginning) to the end offsets of now, in each partition's order."""
+    return [(stamp, alert) for stamp, alert, _ in read_alert_records(bootstrap, start)]
+
+
+def read_alert_records(bootstrap: str, start: dict[int, int] | None = None
+                       ) -> list[tuple[int, dict[str, Any], dict[str, bytes]]]:
+    """`read_alerts`, each with the message's headers."""
     from kafka import KafkaConsumer, TopicPartition
 
     ends = end_offsets(bootstrap, ALERTS)
     consumer = KafkaConsumer(bootstrap_servers=[bootstrap], group_id=None, enable_auto_commit=False,
                              client_id="stream-benchmark")
-    found: list[tuple[int, dict[str, Any]]] = []
+    found: list[tuple[int, dict[str, Any], dict[str, bytes]]] = []
     try:
         wanted = {p: end for p, end in ends.items() if end > (start or {}).get(p, 0)}
         consumer.assign([TopicPartition(ALERTS, p) for p in wanted])
@@ -135,7 +141,7 @@ def read_alerts(bootstrap: str, start: dict[int, int] | None = None) -> list[tup
             for tp, records in consumer.poll(timeout_ms=500).items():
                 for record in records:
                     if record.offset < wanted.get(tp.partition, -1):
-                        found.append((record.timestamp, json.loads(record.value)))
+                        found.append((record.timestamp, json.loads(record.value), dict(record.headers or [])))
                     if record.offset + 1 >= wanted.get(tp.partition, 0):
                         wanted.pop(tp.partition, None)
     finally:

@@ -3,12 +3,26 @@
 A slice of fresh events (`stream_data.make_slice`) is published at a steady rate, then two
 more seconds of the same slice keep event time moving, so the last measured events are
 judged as they would be in a steady stream, not at the end of a burst (where order-sensitive
-findings wait for the partitions to turn idle). An alert does not say which message made
-it: each alert version on the topic during the phase is matched to the latest of its
-evidence events published in the measured part of the slice, and its latency is the alert
-message's Kafka timestamp minus that event message's. Versions with no evidence from the
-slice (judgements of older events, re-sends) are counted and left out, as are those whose
-latest evidence came in the two trailing seconds.
+findings wait for the partitions to turn idle). Each alert version on the topic during the
+phase is matched to the latest of its evidence events published in the measured part of
+the slice, and to the event that made it: the worker's header `aidmon-trigger-timestamp`
+(`streams.worker.detect.TRIGGER_HEADER`), the Kafka timestamp of the event whose arrival
+raised or changed it. For most typologies that is the latest evidence itself; for those
+judged on the event-time clock (overdue_shipment when the watermark passes a deadline,
+route_deviation when it passes the reorder allowance of a run of positions) it is a later
+event, the one that moved the watermark, which is not evidence. Its latency is the alert
+message's Kafka timestamp minus the later of the two (an alert cannot come before either),
+the issue's "from the event's Kafka timestamp to its alert's". The latency from the latest
+evidence alone (what was measured before 2026-12-02) is printed beside it: for the
+clock-judged typologies it includes the event time the stream takes to reach the deadline.
+Versions with no evidence from the slice (judgements of older events, re-sends) are counted
+and left out, as are those whose latest evidence or trigger came in the two trailing seconds.
+
+A lead-in (`lead_seconds`, 0 by default) publishes the slice's first seconds at the same
+rate before the measured part, and leaves out the alerts whose latest evidence came in it.
+The slice is a year later in event time than the stream the worker caught up on, so its
+first events make the worker forget everything that stream left (the retention, all at
+once); a lead-in measures the steady state after that.
 """
 
 from __future__ import annotations
@@ -19,9 +33,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from stream_data import Message, make_slice
-from stream_kafka import ALERTS, end_offsets, publish_paced, read_alerts
+from stream_kafka import ALERTS, end_offsets, publish_paced, read_alert_records
 from stream_procs import Child, wait_lag_zero
 
+TRIGGER_HEADER = "aidmon-trigger-timestamp"  # streams.worker.detect.TRIGGER_HEADER
 TRAILING_SECONDS = 2.0
 AFTER_CAUGHT_UP_SECONDS = 3.0  # for the last judgements and their sends once the group's lag is 0
 
@@ -34,8 +49,11 @@ class Latency:
     behind: int  # the worker group's lag (every topic it reads) when waiting stopped
     delays_ms: list[float] = field(default_factory=list)
     by_typology: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    from_evidence_ms: list[float] = field(default_factory=list)  # from the latest evidence alone
     unrelated: int = 0  # alert versions with no evidence from the slice
     trailing: int = 0  # alert versions whose latest evidence came in the trailing seconds
+    lead_seconds: float = 0.0  # published before the measured part, at the same rate
+    leading: int = 0  # alert versions whose latest evidence came in the lead-in
 
     def render(self) -> str:
         head = (f"event-to-alert paced at {self.rate:,.0f} events/s ({self.events:,} events in {self.seconds:.1f} s,"
@@ -44,13 +62,18 @@ class Latency:
         if not self.delays_ms:
             return head + f"no alert version from these events ({self.unrelated} unrelated)"
         p50, p99 = percentile(self.delays_ms, 0.5), percentile(self.delays_ms, 0.99)
+        lead = f"; after a lead-in of {self.lead_seconds:g} s, {self.leading} from it left out"
+        lead = lead if self.lead_seconds else ""
         lines = [head + f"p50 {p50:,.0f} ms, p99 {p99:,.0f} ms, max {max(self.delays_ms):,.0f} ms"
                  f" over {len(self.delays_ms)} alert versions"
                  f" ({self.unrelated} without evidence from the slice and {self.trailing} from its trailing"
-                 f" {TRAILING_SECONDS:.0f} s left out)"]
+                 f" {TRAILING_SECONDS:.0f} s left out{lead})"]
         parts = [f"{typology} {percentile(d, 0.5):,.0f}/{percentile(d, 0.99):,.0f} (n={len(d)})"
                  for typology, d in sorted(self.by_typology.items(), key=lambda kv: -percentile(kv[1], 0.99))]
         lines.append("    by typology, p50/p99 ms: " + ", ".join(parts))
+        e50, e99 = percentile(self.from_evidence_ms, 0.5), percentile(self.from_evidence_ms, 0.99)
+        lines.append(f"    from the latest evidence alone (not the event that made it): p50 {e50:,.0f} ms,"
+                     f" p99 {e99:,.0f} ms")
         return "\n".join(lines)
 
 
@@ -60,34 +83,41 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))]
 
 
-def prepare(mix: str, rate: float, seconds: float, seed: int, mark: str) -> list[Message]:
-    return make_slice(mix, round(rate * (seconds + TRAILING_SECONDS)), seed, mark)
+def prepare(mix: str, rate: float, seconds: float, seed: int, mark: str, lead_seconds: float = 0.0) -> list[Message]:
+    return make_slice(mix, round(rate * (lead_seconds + seconds + TRAILING_SECONDS)), seed, mark)
 
 
 def measure(bootstrap: str, worker: Child, messages: list[Message], rate: float, seconds: float,
-            timeout: float) -> Latency:
+            timeout: float, lead_seconds: float = 0.0) -> Latency:
     """Publish `messages` paced at `rate`, wait for the worker, match alerts to events."""
-    measured = min(len(messages), round(rate * seconds))
+    lead = min(len(messages) - 1, round(rate * lead_seconds))
+    measured = min(len(messages), lead + round(rate * seconds))
     start = end_offsets(bootstrap, ALERTS)
     sent = publish_paced(bootstrap, messages, rate)
-    took = (sent[measured - 1] - sent[0]) / 1000
+    took = (sent[measured - 1] - sent[lead]) / 1000
     _, lag = wait_lag_zero(bootstrap, worker, timeout)
     time.sleep(AFTER_CAUGHT_UP_SECONDS)
     stamps: dict[str, int] = {}
     for m, stamp in zip(messages, sent, strict=True):
         stamps.setdefault(m.event_id, stamp)  # a duplicate's first copy is the one that counts
-    window = {m.event_id for m in messages[:measured]}
-    result = Latency(rate, measured, took, sum(lag.values()))
-    for stamp, alert in read_alerts(bootstrap, start):
+    window, last = {m.event_id for m in messages[lead:measured]}, sent[measured - 1]
+    early = {m.event_id for m in messages[:lead]}
+    result = Latency(rate, measured - lead, took, sum(lag.values()), lead_seconds=lead_seconds)
+    for stamp, alert, headers in read_alert_records(bootstrap, start):
         mine = [(stamps[e["event_id"]], e["event_id"]) for e in alert.get("evidence", ()) if e["event_id"] in stamps]
         if not mine:
             result.unrelated += 1
             continue
-        trigger, event_id = max(mine)
-        if event_id not in window:
+        evidence, event_id = max(mine)
+        trigger = int(headers[TRIGGER_HEADER]) if TRIGGER_HEADER in headers else evidence
+        if event_id in early:
+            result.leading += 1
+            continue
+        if event_id not in window or trigger > last:
             result.trailing += 1
             continue
-        delay = float(stamp - trigger)
+        delay = float(stamp - max(evidence, trigger))
         result.delays_ms.append(delay)
         result.by_typology[alert["typology"]].append(delay)
+        result.from_evidence_ms.append(float(stamp - evidence))
     return result

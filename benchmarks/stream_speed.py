@@ -3,6 +3,7 @@
     python benchmarks/stream_speed.py [--mix default|convoys-and-camps|both] [--events N | --shipments N]
                                       [--paced-seconds 20] [--catch-up-timeout 240] [--paced-timeout 120]
                                       [--no-batch] [--batch-size 500] [--keep DIR]
+                                      [--no-baselines] [--paced-rates 500,2000] [--lead-seconds 0]
 
 For each mix (both by default, one after the other, each on a local broker of its own
 started in a temporary directory and stopped at the end, also on Ctrl-C or failure):
@@ -28,6 +29,10 @@ started in a temporary directory and stopped at the end, also on Ctrl-C or failu
    events a message, keyed by the first one's subject) read by a second worker with a fresh
    app id from where the batches begin (a worker that rejected every batch to
    aid.rejects.v1 would be reported as "not supported").
+
+`--no-baselines` skips the bare consumer and the Faust floor (step 2's first two readers),
+and `--paced-rates` picks some of step 4's rates: with `--events 40000 --no-batch` a run
+that measures the latency takes a few minutes instead of 15.
 
 Each figure is printed with its ratio to the baselines and the time each phase took.
 Nothing is asserted: the figures are read, not tested. The run takes about 15 minutes on
@@ -153,7 +158,8 @@ def run_mix(mix: str, shipments: int, args: argparse.Namespace, work: Path) -> F
     work.mkdir(parents=True, exist_ok=True)
     with figures.phase("generate"):
         stream = make_stream(mix, shipments, work)
-        slices = [prepare(mix, rate, args.paced_seconds, seed, mark) for rate, seed, mark in PACED]
+        paced = [(rate, seed, mark) for rate, seed, mark in PACED if rate in args.paced_rates]
+        slices = [prepare(mix, rate, args.paced_seconds, seed, mark, args.lead_seconds) for rate, seed, mark in paced]
     n = len(stream.messages)
     print(f"\n== {stream.describe()}", flush=True)
     with figures.phase("replay"):
@@ -165,15 +171,16 @@ def run_mix(mix: str, shipments: int, args: argparse.Namespace, work: Path) -> F
             create_topics(bootstrap, f"bench-{mix}-worker")
         with figures.phase("publish"):
             publish(bootstrap, stream.messages)
-        with figures.phase("bare consumer"):
-            figures.bare = n / bare_consumer(bootstrap, n)
-        say(f"bare aiokafka consumer: {figures.bare:,.0f} events/s")
-        with figures.phase("Faust floor"):
-            floor = start_floor(bootstrap, f"bench-{mix}-floor", work)
-            stack.callback(floor.stop)
-            figures.floor = catch_up(bootstrap, floor, n, n, args.catch_up_timeout)
-            floor.stop()
-        say(render(figures.floor, "minimal Faust agent (json.loads)", figures))
+        if args.baselines:
+            with figures.phase("bare consumer"):
+                figures.bare = n / bare_consumer(bootstrap, n)
+            say(f"bare aiokafka consumer: {figures.bare:,.0f} events/s")
+            with figures.phase("Faust floor"):
+                floor = start_floor(bootstrap, f"bench-{mix}-floor", work)
+                stack.callback(floor.stop)
+                figures.floor = catch_up(bootstrap, floor, n, n, args.catch_up_timeout)
+                floor.stop()
+            say(render(figures.floor, "minimal Faust agent (json.loads)", figures))
         with figures.phase("worker"):
             worker = start_worker(bootstrap, f"bench-{mix}-worker", stream.sanctions_file, work)
             stack.callback(worker.stop)
@@ -184,16 +191,16 @@ def run_mix(mix: str, shipments: int, args: argparse.Namespace, work: Path) -> F
                 settle(bootstrap)
                 figures.parity_short, figures.parity = compare(bootstrap, replayed)
             say(f"the worker's alerts: {figures.parity}")
-            for messages, (rate, _, _) in zip(slices, PACED, strict=True):
+            for messages, (rate, _, _) in zip(slices, paced, strict=True):
                 with figures.phase(f"paced at {rate:,.0f}/s"):
                     figures.latencies.append(measure(bootstrap, worker, messages, rate, args.paced_seconds,
-                                                     args.paced_timeout))
+                                                     args.paced_timeout, args.lead_seconds))
                 say(figures.latencies[-1].render())
         else:
             say("alerts against replay, latency: skipped (the worker had not caught up)")
         figures.worker.peak_mib = worker.peak_mib()
         say(f"worker peak memory (VmHWM): {mib(figures.worker.peak_mib)}; the Faust floor's: "
-            f"{mib(figures.floor.peak_mib)}")
+            f"{mib(figures.floor.peak_mib if figures.floor else None)}")
         worker.stop()
         if args.batch:
             with figures.phase("batch messages"):
@@ -228,6 +235,8 @@ def main() -> int:
     size.add_argument("--events", type=int, help="about this many events per mix (sets the shipments)")
     size.add_argument("--shipments", type=int, help="default: 1620 (default mix), 2200 (convoys-and-camps)")
     parser.add_argument("--paced-seconds", type=float, default=20.0, help="length of each paced phase")
+    parser.add_argument("--lead-seconds", type=float, default=0.0,
+                        help="paced but not measured, before each paced phase (`stream_latency`: the steady state)")
     parser.add_argument("--catch-up-timeout", type=float, default=240.0,
                         help="seconds a reader gets to reach a lag of 0 (then it is rated on what it did)")
     parser.add_argument("--paced-timeout", type=float, default=120.0,
@@ -235,6 +244,11 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--no-batch", dest="batch", action="store_false", help="skip the batch messages")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it (logs, streams)")
+    parser.add_argument("--no-baselines", dest="baselines", action="store_false",
+                        help="skip the bare consumer and the Faust floor")
+    parser.add_argument("--paced-rates", type=lambda text: [float(r) for r in text.split(",")],
+                        default=[rate for rate, _, _ in PACED],
+                        help="which of the paced rates to measure (comma-separated; default: all)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, _interrupt)
     mixes = list(DEFAULT_SHIPMENTS) if args.mix == "both" else [args.mix]
@@ -246,7 +260,7 @@ def main() -> int:
                 results.append(run_mix(mix, shipments_for(mix, args.events, args.shipments), args, work / mix))
             except RuntimeError as exc:  # a child that exited or never started: the next mix may still run
                 print(f"mix {mix} stopped: {exc}", flush=True)
-    summary(results, [rate for rate, _, _ in PACED])
+    summary(results, [rate for rate, _, _ in PACED if rate in args.paced_rates])
     print(f"whole run: {(time.monotonic() - began) / 60:.1f} min")
     return 0
 

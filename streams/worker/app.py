@@ -73,6 +73,7 @@ def build_app(
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def on_shutdown(app: faust.App, **kwargs: Any) -> None:
+        await ctx.checkpoints.stop()
         await ctx.changelog.stop()
         await ctx.detection.stop()
 

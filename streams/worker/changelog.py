@@ -7,9 +7,15 @@ its own and appends a checkpoint's records for each partition to as few record b
 fit, then waits until the broker has them all: only then are the events whose effects
 they hold acknowledged. Faust reads the same topic back on recovery, record by record.
 
-Records a failed write could not deliver stay pending and go first at the next write, so
-a broker that is away for a while loses no state change: the events stay unacknowledged
-meanwhile and, if the worker dies, are processed again by the next owner.
+Checkpoints go one after another, in order, each whole before the next is sent, never
+merged: a worker that dies while writing leaves every checkpoint before the one cut short
+whole, and that one cut short in its write order (`write_order`), as if the checkpoints
+had been written one at a time. (The retention sweeps right after a checkpoint is taken:
+its deletions and the events applied after it go with the next checkpoint, and must not
+land before the last one is whole; see `Monitors.sweep`.) A checkpoint a failed write
+could not deliver stays pending and goes first, whole, at the next write, so a broker that
+is away for a while loses no state change: the events stay unacknowledged meanwhile and,
+if the worker dies, are processed again by the next owner.
 """
 
 from __future__ import annotations
@@ -36,26 +42,26 @@ class ChangelogWriter:
         self._broker = broker
         self._topic = topic
         self._producer: Any = None
-        self._pending: Rows = {}  # rows not delivered yet (a write failed)
+        self._pending: list[Rows] = []  # checkpoints not delivered yet (a write failed), oldest first
 
     async def write(self, rows: Rows) -> None:
-        """Deliver `rows` (after whatever an earlier write left pending); raises if the
-        broker did not take them all, which are then kept for the next write."""
-        for partition, changes in rows.items():
-            self._pending.setdefault(partition, {}).update(changes)
-        if not self._pending:
-            return
-        producer = await self._started()
-        futures = []
-        for partition, changes in self._pending.items():  # pending rows first, but the stores in their order
-            futures += await self._send(producer, partition, dict(sorted(changes.items(), key=write_order)))
-        await asyncio.gather(*futures)
-        self._pending = {}
+        """Deliver the checkpoint `rows`, after whatever an earlier write left pending, each
+        checkpoint whole before the next; raises if the broker did not take them all, and
+        those it did not are kept for the next write."""
+        if any(rows.values()):
+            self._pending.append(rows)
+        while self._pending:
+            producer = await self._started()
+            futures = []
+            for partition, changes in self._pending[0].items():  # the stores in their order
+                futures += await self._send(producer, partition, dict(sorted(changes.items(), key=write_order)))
+            await asyncio.gather(*futures)
+            self._pending.pop(0)
 
     @property
     def pending(self) -> int:
-        """Rows a failed write left for the next one."""
-        return sum(len(changes) for changes in self._pending.values())
+        """Rows failed writes left for the next one (a key changed in two checkpoints counts twice)."""
+        return sum(len(changes) for rows in self._pending for changes in rows.values())
 
     async def stop(self) -> None:
         if self._producer is not None:
@@ -85,6 +91,7 @@ class ChangelogWriter:
         for key, value in changes.items():
             if batch.append(key=key, value=value, timestamp=None) is None:  # full: send it, start another
                 futures.append(await producer.send_batch(batch, self._topic, partition=partition))
+                await asyncio.sleep(0)  # the event loop's turn: a sweep's deletions fill many batches
                 batch = producer.create_batch()
                 if batch.append(key=key, value=value, timestamp=None) is None:  # chunking keeps records smaller
                     raise WorkerError(f"a state record of {len(value or b'')} bytes does not fit a record batch")

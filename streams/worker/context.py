@@ -36,6 +36,7 @@ from streams.outputs.metrics import Metrics, create
 from streams.settings import KafkaSettings, Settings
 from streams.worker.alignment import Alignment
 from streams.worker.changelog import ChangelogWriter
+from streams.worker.checkpoints import Checkpoints
 from streams.worker.continuity import Continuity, DirectReader
 from streams.worker.detection import Detection, Unacknowledged
 from streams.worker.outbox import Outbox
@@ -92,6 +93,7 @@ class WorkerContext:
     pseudonymiser: Pseudonymiser
     decode: Decoder  # publishers' events, raw beneficiary ids pseudonymised
     changelog: ChangelogWriter  # the state table's changelog, written at checkpoints
+    checkpoints: Checkpoints  # checkpoints taken, written to the changelog in the background
     outbox: Outbox  # what `route` has for the lanes
     continuity: Continuity  # every message in order: a hole in what Faust hands the agents is read again
     broker: BrokerWatch  # whether the broker answers: /readyz, aidmon_broker_up, one line per change
@@ -150,14 +152,16 @@ class WorkerContext:
         metrics = create(registry)
         metrics.start_at_zero(tuple(s.name for s in settings.webhooks.subscriptions))
         metrics.broker_up.set(1)  # the command checked that it answers before building the app
-        return cls(
+        changelog = ChangelogWriter(settings.broker, state_changelog(kafka.app_id))
+        ctx = cls(
             settings=settings, app=app, topics=Topics.make(app, kafka), table=table,
             detection=Detection(settings, sanctions), unacknowledged=Unacknowledged(),
             progress=Progress(), offsets=HandledOffsets(), registry=registry, metrics=metrics,
             pseudonymiser=pseudonymiser, decode=Decoder(pseudonymiser),
-            changelog=ChangelogWriter(settings.broker, state_changelog(kafka.app_id)),
+            changelog=changelog, checkpoints=Checkpoints(changelog, lambda events: ctx.acknowledge(events), table.data),
             outbox=Outbox(), continuity=Continuity(app, DirectReader(settings.broker, kafka.app_id)),
             broker=BrokerWatch(settings.broker, lambda up: metrics.broker_up.set(1 if up else 0)),
             alignment=Alignment(EVENTS),
         )
+        return ctx
 

@@ -3,15 +3,17 @@ diversion.alerts.v1.
 
 `detect` (concurrency 1: it writes a table) hands each lanes message (events, ticks, idle
 marks; `streams.worker.outbox`) to the detection process (`streams.worker.detection`) and
-sends the last version of each alert its monitors raised or changed, keyed by alert id,
+sends the last version of each alert its monitors raised or changed, keyed by alert id
+(with a header, `TRIGGER_HEADER`, that gives the Kafka timestamp of the event that made it),
 and to aid.rejects.v1 the events they would not apply (`expired`) or failed on
 (`internal_error`; all the events of a message it failed on as a whole), with their
 position in aid.events.v1. After a failure has rebuilt a
 monitor, the heartbeat announces every source partition again, as it would to a monitor
 taken over. It acknowledges its messages itself, only after a checkpoint has written the
-state they changed. On taking over a partition it sends again the latest version of the
-partition's alerts. A worker losing partitions sends what its outbox holds and writes a
-checkpoint first, then forgets them.
+state they changed; it goes on while the checkpoint is written (`streams.worker.checkpoints`).
+On taking over a partition it sends again the latest version of the partition's alerts.
+A worker losing partitions sends what its outbox holds and writes a checkpoint first,
+then forgets them.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ from streams.worker.outbox import decode_batch
 
 log = logging.getLogger("aidmon.worker")
 
+TRIGGER_HEADER = "aidmon-trigger-timestamp"
+BACKLOG_MESSAGES = 1000  # aid.events.v1 messages not routed yet, beyond which a backlog is read
+
 
 async def detect_alerts(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> None:
     """The `detect` agent: each lanes message through the detection process; the alerts out."""
@@ -51,7 +56,7 @@ async def detect_alerts(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> Non
             ctx.stop(str(exc))
             return
         ctx.unacknowledged.hold(event, items)
-        if ctx.unacknowledged.due():
+        if ctx.unacknowledged.due(backlogged=_backlogged(ctx, message)):
             try:
                 await checkpoint(ctx)
             except DetectionGoneError as exc:
@@ -59,6 +64,24 @@ async def detect_alerts(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> Non
                 return
             except DetectionProcessError as exc:  # its messages wait for a checkpoint that works
                 log.error("checkpoint failed: %s", exc)
+
+
+def _backlogged(ctx: WorkerContext, message: Message) -> bool:
+    """A backlog is being read: more messages of `message`'s lanes partition wait (or its
+    end is not known yet), or `route` is more than `BACKLOG_MESSAGES` behind the end of
+    aid.events.v1 (catching up, `detect` often waits for `route`, and finds no lanes
+    message waiting)."""
+    consumer = ctx.app.consumer
+    highwater = consumer.highwater(message.tp)
+    if highwater is None or highwater > message.offset + 1:
+        return True
+    behind = 0
+    for tp in consumer.assignment():
+        if tp.topic == EVENTS:
+            end, after = consumer.highwater(tp), ctx.offsets.after(EVENTS, tp.partition)
+            if end is not None and after is not None:  # one not read yet: the others say it
+                behind += max(0, end - after)
+    return behind > BACKLOG_MESSAGES
 
 
 async def _detect(ctx: WorkerContext, message: Message) -> int:
@@ -73,8 +96,8 @@ async def _detect(ctx: WorkerContext, message: Message) -> int:
     except DetectionProcessError as exc:  # e.g. no monitor could be built from the table
         log.error("detection failed at %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc)
         outcome = Outcome(rejected=unapplied(message.value or b"", str(exc)))
-    for alert_id, value, _ in outcome.again + outcome.changed:
-        await ctx.topics.alerts.send(key=alert_id.encode(), value=value)
+    for alert_id, value, stamp in outcome.again + outcome.changed:
+        await ctx.topics.alerts.send(key=alert_id.encode(), value=value, headers=trigger_headers(stamp))
     for rejected in outcome.rejected:
         error = InvalidEventError(rejected.reason, rejected.detail)
         await reject_at(ctx, rejected.partition, rejected.offset, rejected.body, error, rejected.batch_index)
@@ -84,36 +107,31 @@ async def _detect(ctx: WorkerContext, message: Message) -> int:
     return outcome.items
 
 
+def trigger_headers(stamp: float | None) -> list[tuple[str, bytes]] | None:
+    """The alert message's `TRIGGER_HEADER`: the Kafka timestamp (ms) of the message of
+    aid.events.v1 whose event raised or changed it, or moved the event-time watermark past
+    its deadline (a tick's); none for an alert sent again."""
+    return None if stamp is None else [(TRIGGER_HEADER, str(round(stamp * 1000)).encode())]
 
 
 async def checkpoint(ctx: WorkerContext) -> None:
-    """Write the changed state to the table and its changelog, then acknowledge the lanes
-    messages whose effects it holds, and let the retention forget what it may. If the
-    changelog cannot be written (the broker is away), the messages stay unacknowledged and
-    the rows go with the next checkpoint."""
+    """Take a checkpoint: the state changed since the last one, from the detection process
+    (which then applies the retention: `Monitors.sweep`), into the table and its changelog
+    in the background (`Checkpoints`), after those taken before; the lanes
+    messages whose effects it holds are acknowledged once it is written. `detect` goes on
+    meanwhile, unless `MAX_WAITING` checkpoints are not written yet. If the changelog cannot
+    be written (the broker is away), the messages stay unacknowledged and the rows are
+    written before the next checkpoint's."""
     async with ctx.checkpointing:
+        if ctx.checkpoints.full:
+            await ctx.checkpoints.settle()
         held = ctx.unacknowledged.take()
         try:
             rows = await ctx.detection.checkpoint()
         except DetectionProcessError:
             ctx.unacknowledged.give_back(held)  # acknowledged with a checkpoint that works, if one does
             raise
-        data = ctx.table.data
-        for changes in rows.values():
-            for key, value in changes.items():
-                if value is None:
-                    data.pop(key, None)
-                else:
-                    data[key] = value
-        try:
-            await ctx.changelog.write(rows)
-        except Exception as exc:  # the writer keeps the rows; the next checkpoint tries again
-            log.error("checkpoint not written to the changelog (%s: %s); tried again at the next one",
-                      type(exc).__name__, exc)
-            ctx.unacknowledged.give_back(held)
-            return
-        ctx.acknowledge(held)
-        await ctx.detection.sweep()  # only now: see `Monitors.sweep`
+        ctx.checkpoints.add(rows, held)
 
 
 async def checkpoint_often(ctx: WorkerContext) -> None:
@@ -124,6 +142,8 @@ async def checkpoint_often(ctx: WorkerContext) -> None:
         try:
             if ctx.unacknowledged.due():
                 await checkpoint(ctx)
+            else:
+                ctx.checkpoints.resume()  # a write that failed is tried again
         except DetectionGoneError:
             return  # `detect` stops the worker
         except Exception:  # the task must go on
@@ -137,6 +157,7 @@ async def on_revoked(ctx: WorkerContext, revoked: set[TP]) -> None:
     lost = {tp.partition for tp in revoked if tp.topic == lanes}
     await route.flush(ctx)
     await checkpoint(ctx)
+    await ctx.checkpoints.settle()
     await ctx.detection.forget(lost)
     for tp in revoked:
         ctx.continuity.forget(tp)

@@ -16,9 +16,11 @@ what was not acknowledged is processed again after a restart.
 
 `Unacknowledged` keeps the lanes messages `detect` has read, to acknowledge once a
 checkpoint has written their effects. One is due every `CHECKPOINT_ITEMS` items or
-`CHECKPOINT_SECONDS` while messages keep coming (each pickles every record changed since
-the last: a busy site's once per checkpoint, not once per event), and `QUIET_SECONDS` after
-the last one when they stop, so that a quiet topic is acknowledged at once.
+`CHECKPOINT_SECONDS` while a backlog is read (each pickles every record changed since the
+last: a busy site's once per checkpoint, not once per event), every `PROMPT_SECONDS` while
+messages come no faster than they are read (smaller checkpoints: each pauses detection
+for less time), and `QUIET_SECONDS` after the last one when they stop, so that a quiet
+topic is acknowledged at once.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ log = logging.getLogger("aidmon.worker")
 
 CHECKPOINT_ITEMS = 10_000
 CHECKPOINT_SECONDS = 3.0
+PROMPT_SECONDS = 0.5
 QUIET_SECONDS = 0.25
 
 
@@ -79,13 +82,10 @@ class Detection:
         return outcome
 
     async def checkpoint(self) -> Rows:
-        """The rows changed since the last checkpoint."""
+        """The rows changed since the last checkpoint (after which the retention is applied:
+        `Monitors.sweep`)."""
         rows: Rows = await self._ask(("checkpoint",))
         return rows
-
-    async def sweep(self) -> None:
-        """The last checkpoint's rows are written: the retention may forget (`Monitors.sweep`)."""
-        await self._ask(("sweep",))
 
     async def forget(self, partitions: set[int]) -> None:
         """The partitions went to another worker."""
@@ -189,15 +189,18 @@ class Unacknowledged:
         self._items += items
         self._held_at = self._clock()
 
-    def due(self) -> bool:
+    def due(self, backlogged: bool = True) -> bool:
         """Whether enough items wait for a checkpoint, or enough time has passed since the
-        last one, or since the last message when messages have stopped coming."""
+        last one (less when no backlog is `backlogged`), or since the last message when
+        messages have stopped coming."""
         if self._items >= CHECKPOINT_ITEMS:
             return True
         if not self._events:
             return False
         now = self._clock()
-        return now - self._checkpointed_at >= CHECKPOINT_SECONDS or now - self._held_at >= QUIET_SECONDS
+        since = now - self._checkpointed_at
+        return (since >= CHECKPOINT_SECONDS or now - self._held_at >= QUIET_SECONDS
+                or (not backlogged and since >= PROMPT_SECONDS))
 
     def take(self) -> list[Any]:
         """The events a checkpoint starting now covers."""

@@ -6,8 +6,8 @@ same way:
 
     ("load", partition, rows, sources)   -> None      take over a partition: its state rows
     ("apply", partition, offset, value)  -> Outcome   a lanes message, as read
-    ("checkpoint",)                      -> Rows      the state changed since the last one
-    ("sweep",)                           -> None      the last checkpoint is written: apply the retention
+    ("checkpoint",)                      -> Rows      the state changed since the last one (then the
+                                                      retention is applied: `Monitors.sweep`)
     ("forget", partitions)               -> None      partitions gone to another worker
     ("context", kind, subject_id, at)    -> dict|None an alert's map (`Monitors.context`)
 
@@ -94,9 +94,12 @@ def apply(monitors: Monitors, partition: int, offset: int, value: bytes) -> Outc
 
 
 def checkpoint(monitors: Monitors) -> Rows:
-    """The rows changed since the last checkpoint; a slow one is logged (alerts wait behind it)."""
+    """The rows changed since the last checkpoint, then the retention's sweep, whose
+    deletions go with the next one (`Monitors.sweep`); a slow one is logged (alerts wait
+    behind it)."""
     started = time.monotonic()
     rows = monitors.checkpoint()
+    monitors.sweep()
     took = time.monotonic() - started
     if took >= SLOW_CHECKPOINT_SECONDS:
         size = sum(len(value or b"") for changes in rows.values() for value in changes.values())
@@ -112,8 +115,6 @@ def handle(monitors: Monitors, request: tuple[Any, ...]) -> Any:
         return apply(monitors, *args)
     if kind == "checkpoint":
         return checkpoint(monitors)
-    if kind == "sweep":
-        return monitors.sweep()
     if kind == "load":
         return monitors.load(*args)
     if kind == "forget":

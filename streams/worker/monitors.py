@@ -229,12 +229,15 @@ class Monitors:
         return rows
 
     def sweep(self) -> None:
-        """Apply the retention in every monitor (`Monitor.sweep`), once the last checkpoint's
-        rows are written: its deletions go with the next checkpoint, before any event's
-        effects there. A checkpoint then never holds a sweep between two of its events, and
-        a worker that dies while writing one and applies its events again never applies an
-        event to a subject the sweep forgot and a later event started anew. (Rows a failed
-        write keeps go with the next checkpoint's: no sweep lies between them either.)"""
+        """Apply the retention in every monitor (`Monitor.sweep`) right after a checkpoint
+        is taken, before any event is applied: its deletions go with the next checkpoint,
+        before any event's effects there. A checkpoint then never holds a sweep between two
+        of its events. The checkpoints are written one after another, each whole before the
+        next, never merged (`ChangelogWriter`; a failed one is written again first): a worker
+        that dies while writing one has every checkpoint before it whole, so the events it
+        applies again were all applied on the same side of every sweep the first time, and
+        it never applies an event to a subject the sweep forgot and a later event started
+        anew."""
         for monitor, _ in self._by_partition.values():
             monitor.sweep()
 

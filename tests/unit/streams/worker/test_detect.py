@@ -3,7 +3,7 @@ each goes to the rejects as `internal_error`, with its place in aid.events.v1.""
 
 from __future__ import annotations
 
-from streams.worker.detect import unapplied
+from streams.worker.detect import TRIGGER_HEADER, trigger_headers, unapplied
 from streams.worker.outbox import LaneItem, encode_batch
 
 
@@ -21,3 +21,9 @@ def test_every_event_of_a_failed_message_is_kept_as_an_internal_error() -> None:
 
 def test_bytes_that_are_no_lanes_message_give_nothing_to_keep() -> None:
     assert unapplied(b"not a lanes message", "failed") == []
+
+
+def test_an_alert_carries_the_kafka_timestamp_of_the_event_that_made_it() -> None:
+    """The trigger header holds the stamp in whole milliseconds; an alert sent again has none."""
+    assert trigger_headers(1764678000.1234) == [(TRIGGER_HEADER, b"1764678000123")]
+    assert trigger_headers(None) is None

@@ -16,6 +16,7 @@ from streams.settings import Settings
 from streams.worker.detection import (
     CHECKPOINT_ITEMS,
     CHECKPOINT_SECONDS,
+    PROMPT_SECONDS,
     QUIET_SECONDS,
     Detection,
     Unacknowledged,
@@ -45,7 +46,8 @@ def _no_rows(partition: int) -> dict[bytes, bytes]:
 def test_a_message_is_applied_in_the_child_and_its_checkpoint_comes_back_as_rows() -> None:
     """The child finds the transit loss, counts it raised once, and hands back the state; a
     second child given those rows sends the alert again on taking the partition over and
-    does not apply the dispatch twice."""
+    does not apply the dispatch twice. A checkpoint sweeps once taken: the next holds only
+    what the sweep did."""
     dispatch, receipt = _short_delivery()
 
     async def run() -> None:
@@ -56,7 +58,9 @@ def test_a_message_is_applied_in_the_child_and_its_checkpoint_comes_back_as_rows
             [(alert_id, value, stamp)] = outcome.changed
             assert b'"transit_loss"' in value and stamp == 1.0
             rows = await first.checkpoint()
-            assert list(rows) == [0] and await first.checkpoint() == {}
+            swept = await first.checkpoint()  # the sweep after the first: how far it went
+            assert list(rows) == [0] and set(swept.get(0, {})) <= {b"0|monitor|swept"}
+            assert await first.checkpoint() == {}
         finally:
             await first.stop()
         assert first.exit_code() == 0
@@ -183,3 +187,19 @@ def test_a_checkpoint_is_due_every_few_seconds_while_busy_and_soon_once_quiet() 
     assert not unacknowledged.due()
     now[0] += 0.02
     assert unacknowledged.due()
+
+
+def test_a_checkpoint_is_due_sooner_while_no_backlog_is_read() -> None:
+    """Messages read as they come (no backlog) are checkpointed every PROMPT_SECONDS, in
+    smaller checkpoints; a backlog still waits CHECKPOINT_SECONDS."""
+    now = [0.0]
+    unacknowledged = Unacknowledged(clock=lambda: now[0])
+    step = QUIET_SECONDS / 2
+    while now[0] + step < PROMPT_SECONDS:
+        unacknowledged.hold(_Event("steady"), 1)
+        now[0] += step
+        assert not unacknowledged.due(backlogged=False)
+    now[0] = PROMPT_SECONDS
+    unacknowledged.hold(_Event("steady"), 1)
+    assert unacknowledged.due(backlogged=False)
+    assert not unacknowledged.due(backlogged=True)
