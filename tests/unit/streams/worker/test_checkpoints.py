@@ -4,6 +4,9 @@ lanes messages each holds are acknowledged only once it is written."""
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import pytest
 
 from streams.worker.changelog import Rows
 from streams.worker.checkpoints import MAX_WAITING, Checkpoints
@@ -74,3 +77,41 @@ def test_a_checkpoint_not_written_keeps_its_messages_until_a_write_succeeds() ->
         assert acknowledged == [["m1"], ["m2"], ["m3"]] and changelog.written[-1] == {0: {b"0|a": b"3"}}
 
     asyncio.run(run())
+
+
+def test_an_outage_costs_two_lines_and_resume_backs_off(caplog: pytest.LogCaptureFixture) -> None:
+    """Failed writes in a row: the first is logged, the next tries by `resume` wait for a
+    backoff (not one every call), and the write that succeeds says how many tries failed."""
+    async def run() -> None:
+        changelog, acknowledged = _Changelog(), []
+        checkpoints = Checkpoints(changelog, acknowledged.append, {})  # type: ignore[arg-type]
+        changelog.failing = True
+        changelog.release.set()
+        checkpoints.add({0: {b"0|a": b"1"}}, ["m1"])
+        await checkpoints.settle()
+        tries = 0
+        original = changelog.write
+
+        async def counted(rows: Rows) -> None:
+            nonlocal tries
+            tries += 1
+            await original(rows)
+
+        changelog.write = counted  # type: ignore[method-assign]
+        for _ in range(20):  # the checkpoint task's turns, within the first backoff
+            checkpoints.resume()
+            await asyncio.sleep(0)
+        assert tries == 0
+        for _ in range(3):
+            await checkpoints.settle()  # tries regardless of the backoff
+        changelog.failing = False
+        await checkpoints.settle()
+        assert acknowledged == [["m1"]] and tries == 4
+
+    with caplog.at_level(logging.DEBUG, logger="aidmon.worker"):
+        asyncio.run(run())
+    lines = [record.getMessage() for record in caplog.records if record.name == "aidmon.worker"]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("checkpoint not written to the changelog (ConnectionError")
+    # five: two at the first settle (its write, then once more), one at each of the three after
+    assert lines[1] == "checkpoints written to the changelog again, after 5 failed tries in 0 s"
