@@ -46,6 +46,10 @@ class Progress:
         self._announced[partition] = at
         return at, self._stamps.get(partition)
 
+    def resumed(self, partition: int, now: float) -> None:
+        """`partition` is fetched again after a pause: its quiet starts `now`."""
+        self._last_seen[partition] = now
+
     def quiet(self, partition: int, now: float, idle_seconds: float) -> bool:
         """Not marked idle yet, and nothing seen from `partition` for `idle_seconds`."""
         return partition not in self._idle and now - self._last_seen[partition] >= idle_seconds

@@ -100,19 +100,25 @@ def heartbeat(ctx: WorkerContext) -> None:
         if tick is not None:
             at, stamp = tick
             _broadcast(ctx, LaneItem("tick", f"events-{p}", (), stamp, at))
-        elif progress.quiet(p, now, idle_seconds) and caught_up(ctx, tp):
+        elif p not in ctx.alignment.paused and progress.quiet(p, now, idle_seconds) and caught_up(ctx, tp):
             progress.mark_idle(p)
             _broadcast(ctx, LaneItem("idle", f"events-{p}"))
-    align(ctx)
+    align(ctx, now)
 
 
-def align(ctx: WorkerContext) -> None:
+def align(ctx: WorkerContext, now: float) -> None:
     """Pause the partitions of aid.events.v1 read too far ahead of the slowest one with a
-    backlog, resume the others (`streams.worker.alignment`)."""
+    backlog, resume the others (`streams.worker.alignment`). A paused partition is never
+    idle: the end of it the consumer knows is that of its last fetch, and may be older
+    than what it holds. One resumed is quiet again only `idle_seconds` after its resumption,
+    time for a fetch to tell its end anew; marked idle sooner, the watermark would pass the
+    messages it still holds."""
     assigned = [tp for tp in ctx.app.consumer.assignment() if tp.topic == EVENTS]
     backlog = [tp.partition for tp in assigned if not caught_up(ctx, tp)]
     paused = ahead(ctx.progress.times(), backlog, ctx.settings.kafka.read_ahead_hours * 3600.0)
     if paused or ctx.alignment.paused:
+        for p in ctx.alignment.paused - paused:
+            ctx.progress.resumed(p, now)
         ctx.alignment.apply(ctx.app, paused)
         ctx.metrics.read_ahead.set(len(paused))
 

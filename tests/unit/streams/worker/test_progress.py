@@ -70,3 +70,14 @@ def test_every_partition_is_announced_again_after_a_rebuild() -> None:
     assert progress.due_tick(3) is None and not progress.quiet(3, now=1e12, idle_seconds=5.0)
     progress.announce_again()
     assert progress.due_tick(3) == (70.0, 2.0) and progress.quiet(3, now=1e12, idle_seconds=5.0)
+
+
+def test_a_partition_resumed_after_a_pause_is_quiet_only_idle_seconds_later() -> None:
+    """Paused, a partition routes nothing and looks quiet; resumed, its quiet starts over,
+    so that it is not marked idle before a fetch has told its end anew."""
+    progress = Progress()
+    progress.track(4, now=0.0)
+    assert progress.quiet(4, now=100.0, idle_seconds=5.0)  # quiet through the pause
+    progress.resumed(4, now=100.0)
+    assert not progress.quiet(4, now=104.9, idle_seconds=5.0)
+    assert progress.quiet(4, now=105.0, idle_seconds=5.0)
