@@ -15,7 +15,9 @@ The retention (`sweep`) forgets what no event still to come can need. Replay swe
 soon as the clock allows; the worker (`sweeps_at_checkpoints`) only between checkpoints,
 so that no checkpoint holds both the effects of events applied before a sweep and records
 made after it: events applied again after a crash are then never applied to a subject the
-sweep forgot and a later event started anew.
+sweep forgot and a later event started anew. The worker may also sweep in steps
+(`sweep_step`), a few after each checkpoint, so that forgetting much at once (a stream
+read again a year on, a worker back after a long outage) never stops detection for long.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import heapq
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any, NamedTuple
 
 from agents.clock import NEVER, EventClock
@@ -155,6 +158,7 @@ class Monitor:
         heapq.heapify(self._heap)
         self.retention_s = self.config.retention_days * 86400.0
         self._swept: float = self._meta.get("swept", NEVER)
+        self._sweeping: list[Callable[[], None]] = []  # the steps left of a sweep begun (`sweep_step`)
         self._sweep_step_s = max(1, round(self.config.retention_days / SWEEP_SHARE)) * DAY_S
         self.duplicates = 0
         self.accepted = 0
@@ -262,19 +266,38 @@ class Monitor:
         return alerts
 
     def sweep(self) -> bool:
-        """Apply the retention if the clock has moved a sweep's step since the last one;
-        whether it did. A monitor made with `sweeps_at_checkpoints` sweeps only here, called
-        right after a checkpoint of its state is taken, before the next event (not when it
-        is built on one: the events applied again after a crash were applied before that
-        sweep the first time too)."""
-        if self._clock.frontier - self.retention_s < self._swept + self._sweep_step_s:
-            return False
-        swept = self._swept
-        self._sweep()
-        return self._swept != swept
+        """Apply the retention if the clock has moved a sweep's step since the last one (or
+        finish a sweep begun in steps); whether it did. A monitor made with
+        `sweeps_at_checkpoints` sweeps only here or in `sweep_step`, called right after a
+        checkpoint of its state is taken, before the next event (not when it is built on
+        one: the events applied again after a crash were applied before that sweep the
+        first time too)."""
+        swept = False
+        while self.sweep_step():
+            swept = True
+        return swept
+
+    def sweep_step(self) -> bool:
+        """One step of the sweep due, if one is (a detector's state, the seen ids, the alerts
+        raised); whether there was one. A sweep in steps holds state a little longer, which
+        changes no finding: the retention only forgets what no event that is not expired can
+        need, and an event is judged expired by the clock, not by what was swept. The horizon
+        counts as swept, and the next sweep can begin, once its last step is done."""
+        if not self._sweeping:
+            self._sweeping = self._sweep_steps()
+            if not self._sweeping:
+                return False
+        self._sweeping.pop(0)()
+        return True
 
     def _sweep(self) -> None:
-        """Forget what no event that is not expired can need (contract 1.1, state retention):
+        """The whole sweep due, at once (replay)."""
+        for step in self._sweep_steps():
+            step()
+
+    def _sweep_steps(self) -> list[Callable[[], None]]:
+        """The steps of the sweep due, in order; none if none is. It forgets what no event
+        that is not expired can need (contract 1.1, state retention):
         everything before the horizon, the clock less `retention_days`, where the clock is
         where every source has got to (`is_expired`: a source read behind the others still
         delivers events the horizon must not pass, and the watermark, less only the reorder
@@ -287,13 +310,19 @@ class Monitor:
         the outputs."""
         horizon = self._clock.frontier - self.retention_s
         if horizon == NEVER:
-            return  # a source not heard from yet
+            return []  # a source not heard from yet
         horizon = math.floor(horizon / self._sweep_step_s) * self._sweep_step_s
-        if horizon <= self._swept:
-            return
-        for detector in self.detectors:
-            detector.expire(self._state[detector.typology], horizon)
-        self._seen.expire(horizon)
+        if horizon < self._swept + self._sweep_step_s:
+            return []
+        steps: list[Callable[[], None]] = [
+            partial(detector.expire, self._state[detector.typology], horizon) for detector in self.detectors
+        ]
+        steps += [partial(self._seen.expire, horizon), partial(self._forget_alerts, horizon)]
+        return steps
+
+    def _forget_alerts(self, horizon: float) -> None:
+        """The last step of a sweep: the alerts last changed before `horizon` go from the
+        state (they stay on the outputs), and the horizon counts as swept."""
         alerts = self._alerts
         for key in [key for key, raised in alerts.items() if _last_change(raised.alert) < horizon]:
             del alerts[key]

@@ -30,7 +30,7 @@ from streams.kafka.topics import EVENTS
 from streams.outputs.metrics import Metrics
 from streams.worker import route
 from streams.worker.context import WorkerContext
-from streams.worker.detection import QUIET_SECONDS
+from streams.worker.detection import QUIET_SECONDS, SWEEP_SECONDS
 from streams.worker.detection_process import Outcome, Rejected
 from streams.worker.intake import reject_at
 from streams.worker.outbox import decode_batch
@@ -56,9 +56,10 @@ async def detect_alerts(ctx: WorkerContext, stream: faust.StreamT[bytes]) -> Non
             ctx.stop(str(exc))
             return
         ctx.unacknowledged.hold(event, items)
-        if ctx.unacknowledged.due(backlogged=_backlogged(ctx, message)):
+        backlogged = _backlogged(ctx, message)
+        if ctx.unacknowledged.due(backlogged=backlogged):
             try:
-                await checkpoint(ctx)
+                await checkpoint(ctx, prompt=not backlogged)
             except DetectionGoneError as exc:
                 ctx.stop(str(exc))
                 return
@@ -114,20 +115,22 @@ def trigger_headers(stamp: float | None) -> list[tuple[str, bytes]] | None:
     return None if stamp is None else [(TRIGGER_HEADER, str(round(stamp * 1000)).encode())]
 
 
-async def checkpoint(ctx: WorkerContext) -> None:
+async def checkpoint(ctx: WorkerContext, prompt: bool = True) -> None:
     """Take a checkpoint: the state changed since the last one, from the detection process
     (which then applies the retention: `Monitors.sweep`), into the table and its changelog
     in the background (`Checkpoints`), after those taken before; the lanes
     messages whose effects it holds are acknowledged once it is written. `detect` goes on
-    meanwhile, unless `MAX_WAITING` checkpoints are not written yet. If the changelog cannot
-    be written (the broker is away), the messages stay unacknowledged and the rows are
-    written before the next checkpoint's."""
+    meanwhile, unless `MAX_WAITING` checkpoints are not written yet. If the changelog
+    cannot be written (the broker is away), the messages stay unacknowledged and the rows
+    are written before the next checkpoint's. A `prompt` one (no backlog is read) lets the
+    sweep stop detection for about `SWEEP_SECONDS`, the rest going on after the next ones;
+    one taken while a backlog is read sweeps all that is due."""
     async with ctx.checkpointing:
         if ctx.checkpoints.full:
             await ctx.checkpoints.settle()
         held = ctx.unacknowledged.take()
         try:
-            rows = await ctx.detection.checkpoint()
+            rows = await ctx.detection.checkpoint(SWEEP_SECONDS if prompt else None)
         except DetectionProcessError:
             ctx.unacknowledged.give_back(held)  # acknowledged with a checkpoint that works, if one does
             raise

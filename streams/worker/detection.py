@@ -48,6 +48,7 @@ CHECKPOINT_ITEMS = 10_000
 CHECKPOINT_SECONDS = 3.0
 PROMPT_SECONDS = 0.5
 QUIET_SECONDS = 0.25
+SWEEP_SECONDS = 0.05  # how long a sweep may stop detection at a checkpoint while no backlog is read
 
 
 class Detection:
@@ -81,10 +82,10 @@ class Detection:
         outcome: Outcome = await self._ask(("apply", partition, offset, value))
         return outcome
 
-    async def checkpoint(self) -> Rows:
+    async def checkpoint(self, budget: float | None = None) -> Rows:
         """The rows changed since the last checkpoint (after which the retention is applied:
-        `Monitors.sweep`)."""
-        rows: Rows = await self._ask(("checkpoint",))
+        `Monitors.sweep`, for at most about `budget` seconds if not None)."""
+        rows: Rows = await self._ask(("checkpoint", budget))
         return rows
 
     async def forget(self, partitions: set[int]) -> None:

@@ -6,8 +6,9 @@ same way:
 
     ("load", partition, rows, sources)   -> None      take over a partition: its state rows
     ("apply", partition, offset, value)  -> Outcome   a lanes message, as read
-    ("checkpoint",)                      -> Rows      the state changed since the last one (then the
-                                                      retention is applied: `Monitors.sweep`)
+    ("checkpoint", budget)               -> Rows      the state changed since the last one (then the
+                                                      retention is applied: `Monitors.sweep`,
+                                                      within `budget` seconds if not None)
     ("forget", partitions)               -> None      partitions gone to another worker
     ("context", kind, subject_id, at)    -> dict|None an alert's map (`Monitors.context`)
 
@@ -93,13 +94,13 @@ def apply(monitors: Monitors, partition: int, offset: int, value: bytes) -> Outc
     )
 
 
-def checkpoint(monitors: Monitors) -> Rows:
-    """The rows changed since the last checkpoint, then the retention's sweep, whose
-    deletions go with the next one (`Monitors.sweep`); a slow one is logged (alerts wait
-    behind it)."""
+def checkpoint(monitors: Monitors, budget: float | None = None) -> Rows:
+    """The rows changed since the last checkpoint, then the retention's sweep (within
+    `budget` seconds, the rest after the next checkpoints), whose deletions go with the
+    next one (`Monitors.sweep`); a slow one is logged (alerts wait behind it)."""
     started = time.monotonic()
     rows = monitors.checkpoint()
-    monitors.sweep()
+    monitors.sweep(budget)
     took = time.monotonic() - started
     if took >= SLOW_CHECKPOINT_SECONDS:
         size = sum(len(value or b"") for changes in rows.values() for value in changes.values())
@@ -114,7 +115,7 @@ def handle(monitors: Monitors, request: tuple[Any, ...]) -> Any:
     if kind == "apply":
         return apply(monitors, *args)
     if kind == "checkpoint":
-        return checkpoint(monitors)
+        return checkpoint(monitors, *args)
     if kind == "load":
         return monitors.load(*args)
     if kind == "forget":

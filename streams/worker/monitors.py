@@ -20,6 +20,7 @@ the next checkpoint), so that it is skipped, not rejected twice, when it comes a
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
@@ -86,6 +87,7 @@ class Monitors:
         self._recent: OrderedDict[bytes, Event] = OrderedDict()  # the latest events decoded, by their bytes
         self._read: list[Read] = []  # lanes messages whose effects the next checkpoint writes
         self._failed: set[Position] = set()  # items whose detection raised, until their message is acknowledged
+        self._sweep_from = 0  # the partition whose monitor a sweep in steps goes on with
         self._expired = (f"more than {settings.detectors.retention_days:g} days (detectors.retention_days) "
                          "behind the monitor's clock")
 
@@ -228,7 +230,7 @@ class Monitors:
             self._failed = {failed for failed in self._failed if failed[:2] in positions}
         return rows
 
-    def sweep(self) -> None:
+    def sweep(self, budget: float | None = None) -> None:
         """Apply the retention in every monitor (`Monitor.sweep`) right after a checkpoint
         is taken, before any event is applied: its deletions go with the next checkpoint,
         before any event's effects there. A checkpoint then never holds a sweep between two
@@ -237,9 +239,21 @@ class Monitors:
         that dies while writing one has every checkpoint before it whole, so the events it
         applies again were all applied on the same side of every sweep the first time, and
         it never applies an event to a subject the sweep forgot and a later event started
-        anew."""
-        for monitor, _ in self._by_partition.values():
-            monitor.sweep()
+        anew. With a `budget` (seconds), the sweeps go in steps (`Monitor.sweep_step`) until
+        it is spent, at least one step, and go on after the next checkpoint, from the
+        monitor where they stopped: forgetting much at once stops detection for about the
+        budget each time, not for the whole sweep."""
+        monitors = sorted(self._by_partition.items())
+        if not monitors:
+            return
+        deadline = None if budget is None else time.monotonic() + budget
+        start = next((i for i, (partition, _) in enumerate(monitors) if partition >= self._sweep_from), 0)
+        for partition, (monitor, _) in monitors[start:] + monitors[:start]:
+            while monitor.sweep_step():
+                if deadline is not None and time.monotonic() >= deadline:
+                    self._sweep_from = partition
+                    return
+        self._sweep_from = 0
 
     def forget(self, partitions: Iterable[int]) -> None:
         """The partitions went to another worker (after a checkpoint): their monitors and state go."""

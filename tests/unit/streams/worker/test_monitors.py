@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from agents.config import DetectorConfig
 from agents.detector import Context
 from agents.findings import Finding
 from agents.screening import SanctionedPartyDetector
@@ -213,3 +214,29 @@ def test_an_expired_event_is_rejected_once_and_applied_nowhere() -> None:
     monitors.checkpoint()
     assert old.id not in _seen(table) and {partition for partition in range(partitions)
                                            if late.id in _seen(table, partition)} == {0, 1, 2}
+
+
+def _swept_state(events: list[list[Event]], budget: float | None, checkpoints: int) -> dict[bytes, bytes]:
+    """The state after the lanes messages of `events` and `checkpoints` checkpoints, each
+    followed by a sweep within `budget` (two days retained)."""
+    table: dict[bytes, bytes] = {}
+    settings = Settings(kafka=KafkaSettings(partitions=1), detectors=DetectorConfig(retention_days=2))
+    monitors = Monitors(settings, None, table)
+    for offset, message in enumerate(events):
+        _read(monitors, offset, message)
+    for _ in range(checkpoints):
+        monitors.checkpoint()
+        monitors.sweep(budget)
+    monitors.checkpoint()
+    return table
+
+
+def test_a_sweep_within_a_budget_goes_on_after_the_next_checkpoints() -> None:
+    """With a budget, a sweep stops once it is spent (after one step at least: a budget of
+    0 is one step a checkpoint) and goes on after the next checkpoints; in the end it has
+    forgotten what a sweep without a budget forgets."""
+    events = [[*_short_delivery(), s.feedback("DP-1", time=s.at(hours=4))], [s.tick(s.at(days=10))]]
+    whole = _swept_state(events, None, 1)
+    assert len(whole) < len(_swept_state(events, None, 0))  # the sweep forgot something
+    assert _swept_state(events, 0, 1) != whole
+    assert _swept_state(events, 0, 30) == whole
