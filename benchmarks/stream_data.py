@@ -52,6 +52,7 @@ class Stream:
     messages: list[Message]
     events_file: Path
     sanctions_file: Path
+    source: list[str]  # the generator's lines, malformed ones included
 
     def describe(self) -> str:
         types = Counter(m.type for m in self.messages)
@@ -109,16 +110,31 @@ def make_stream(mix: str, shipments: int, work: Path) -> Stream:
     events_file, sanctions_file = work / "events.jsonl", work / "sanctions.xml"
     synthetic.write(events_file, data)
     sanctions_file.write_text(synthetic.sanctions_xml(), encoding="utf-8")
-    return Stream(mix, shipments, len(data.lines), as_messages(data.lines), events_file, sanctions_file)
+    return Stream(mix, shipments, len(data.lines), as_messages(data.lines), events_file, sanctions_file, data.lines)
 
 
 _TIME = re.compile(r'"2012-(\d\d-\d\dT\d\d:\d\d:\d\dZ)"')
 
 
+def next_quarter(stream: Stream, counts: list[int]) -> list[list[Message]]:
+    """Fresh events for paced phases, in consecutive pieces of `counts` events: the quarter
+    after the stream's (`streams.dev.synthetic.season.copy_quarter`: the same operation
+    `quarter_days` later, every id its own), so the event-time clock goes on from where the
+    stream left it, as it does live, and the findings are new alerts."""
+    from streams.dev.synthetic.season import copy_quarter, quarter_days
+
+    messages = as_messages(list(copy_quarter(stream.source, 1, quarter_days(stream.source))))
+    if sum(counts) > len(messages):
+        raise SystemExit(f"the paced phases need {sum(counts):,} events; the next quarter has {len(messages):,}")
+    starts = [sum(counts[:i]) for i in range(len(counts))]
+    return [messages[start:start + count] for start, count in zip(starts, counts, strict=True)]
+
+
 def make_slice(mix: str, count: int, seed: int, mark: str) -> list[Message]:
     """`count` fresh events for a paced phase: another seed's stream of the same mix, moved
     `seed - 2012` years later, its shipments, incidents and rounds renamed with `mark`, so its
-    findings are new alerts and nothing in it repeats an earlier event."""
+    findings are new alerts and nothing in it repeats an earlier event (`--paced-slice
+    year-later`: the worker forgets the whole stream it caught up on at once)."""
     from streams.dev import synthetic
 
     year = str(seed)

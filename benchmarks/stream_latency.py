@@ -20,9 +20,13 @@ and left out, as are those whose latest evidence or trigger came in the two trai
 
 A lead-in (`lead_seconds`, 0 by default) publishes the slice's first seconds at the same
 rate before the measured part, and leaves out the alerts whose latest evidence came in it.
-The slice is a year later in event time than the stream the worker caught up on, so its
-first events make the worker forget everything that stream left (the retention, all at
-once); a lead-in measures the steady state after that.
+
+The slices (`--paced-slice`) are by default the quarter after the stream's, cut in
+consecutive pieces (`stream_data.next_quarter`): the operation goes on in event time, as
+it does live. With `year-later` each is another seed's stream a year later than the one
+before (`stream_data.make_slice`): its first events make the worker forget everything the
+stream left at once (the retention), a stress case; a lead-in measures the steady state
+after that.
 """
 
 from __future__ import annotations
@@ -83,8 +87,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))]
 
 
+def slice_size(rate: float, seconds: float, lead_seconds: float = 0.0) -> int:
+    """The events a paced phase publishes: its lead-in, the measured part, the trailing seconds."""
+    return round(rate * (lead_seconds + seconds + TRAILING_SECONDS))
+
+
 def prepare(mix: str, rate: float, seconds: float, seed: int, mark: str, lead_seconds: float = 0.0) -> list[Message]:
-    return make_slice(mix, round(rate * (lead_seconds + seconds + TRAILING_SECONDS)), seed, mark)
+    """A slice a year later (`--paced-slice year-later`)."""
+    return make_slice(mix, slice_size(rate, seconds, lead_seconds), seed, mark)
 
 
 def measure(bootstrap: str, worker: Child, messages: list[Message], rate: float, seconds: float,

@@ -4,6 +4,7 @@
                                       [--paced-seconds 20] [--catch-up-timeout 240] [--paced-timeout 120]
                                       [--no-batch] [--batch-size 500] [--keep DIR]
                                       [--no-baselines] [--paced-rates 500,2000] [--lead-seconds 0]
+                                      [--paced-slice next-quarter|year-later]
 
 For each mix (both by default, one after the other, each on a local broker of its own
 started in a temporary directory and stopped at the end, also on Ctrl-C or failure):
@@ -23,8 +24,10 @@ started in a temporary directory and stopped at the end, also on Ctrl-C or failu
 3. the worker's alerts (the last version of each alert id on diversion.alerts.v1, once no new
    one came for 15 s) against `aidmon replay` on the same events: the sets of (alert_id,
    typology, subject id, severity) must be equal;
-4. event-to-alert latency at 500 and then 2,000 events/s paced (`stream_latency.py` says
-   how it is computed), then the worker's peak memory (VmHWM of its process);
+4. event-to-alert latency at 500 and then 2,000 events/s paced, on the events of the
+   stream's next quarter (`--paced-slice year-later`: on slices a year later each, which
+   make the worker forget all it holds at once; `stream_latency.py` says how it is
+   computed), then the worker's peak memory (VmHWM of its process);
 5. the same events as CloudEvents JSON batches (`application/cloudevents-batch+json`, 500
    events a message, keyed by the first one's subject) read by a second worker with a fresh
    app id from where the batches begin (a worker that rejected every batch to
@@ -58,7 +61,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from stream_data import DEFAULT_SHIPMENTS, Stream, as_batches, make_stream, replay, shipments_for
+from stream_data import DEFAULT_SHIPMENTS, Stream, as_batches, make_stream, next_quarter, replay, shipments_for
 from stream_kafka import (
     ALERTS,
     EVENTS,
@@ -71,11 +74,11 @@ from stream_kafka import (
     publish,
     read_alerts,
 )
-from stream_latency import measure, prepare
+from stream_latency import measure, prepare, slice_size
 from stream_procs import Child, metric_by_label, start_floor, start_worker, wait_first_event, wait_lag_zero
 from stream_report import Figures, Run, mib, render, summary
 
-PACED = ((500.0, 2013, "B"), (2000.0, 2014, "C"))  # events/s, the slice's seed (and year), its id mark
+PACED = ((500.0, 2013, "B"), (2000.0, 2014, "C"))  # events/s, the year-later slice's seed (and year), its id mark
 START_UP_TIMEOUT = 180.0
 SETTLE_SECONDS = 15.0  # no new alert for this long: every partition idle (10 s) and judged
 
@@ -159,7 +162,12 @@ def run_mix(mix: str, shipments: int, args: argparse.Namespace, work: Path) -> F
     with figures.phase("generate"):
         stream = make_stream(mix, shipments, work)
         paced = [(rate, seed, mark) for rate, seed, mark in PACED if rate in args.paced_rates]
-        slices = [prepare(mix, rate, args.paced_seconds, seed, mark, args.lead_seconds) for rate, seed, mark in paced]
+        if args.paced_slice == "year-later":
+            slices = [prepare(mix, rate, args.paced_seconds, seed, mark, args.lead_seconds)
+                      for rate, seed, mark in paced]
+        else:
+            slices = next_quarter(stream, [slice_size(rate, args.paced_seconds, args.lead_seconds)
+                                           for rate, _, _ in paced])
     n = len(stream.messages)
     print(f"\n== {stream.describe()}", flush=True)
     with figures.phase("replay"):
@@ -237,6 +245,9 @@ def main() -> int:
     parser.add_argument("--paced-seconds", type=float, default=20.0, help="length of each paced phase")
     parser.add_argument("--lead-seconds", type=float, default=0.0,
                         help="paced but not measured, before each paced phase (`stream_latency`: the steady state)")
+    parser.add_argument("--paced-slice", choices=("next-quarter", "year-later"), default="next-quarter",
+                        help="what the paced phases publish: the stream's next quarter (the clock goes on), or "
+                             "slices a year later each (the worker forgets all it holds at once)")
     parser.add_argument("--catch-up-timeout", type=float, default=240.0,
                         help="seconds a reader gets to reach a lag of 0 (then it is rated on what it did)")
     parser.add_argument("--paced-timeout", type=float, default=120.0,
