@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from operator import itemgetter
 from typing import ClassVar
 
@@ -17,6 +17,8 @@ from schemas.events import DistributionRecorded, Event
 Visit = tuple[float, str, str]
 """A beneficiary served once: `time, event_id, site_id`, read by unpacking. A plain tuple:
 see `agents.state`."""
+
+SWEEP_TOKENS = 2000  # tokens a part of a sweep in parts judges (`sweep`)
 
 _event_id = itemgetter(1)  # a Visit's event id, second as in every time-ordered record (see `insort_once`)
 
@@ -43,11 +45,24 @@ class DuplicateCollectionDetector(Detector):
     def expire(self, state: Mapping[str, Store], horizon: float) -> None:
         """Rounds whose last visit is before `horizon` go, unless they are part of a finding
         (the tokens served before `horizon` are looked at, not every token)."""
+        for _ in self.sweep(state, horizon):
+            pass
+
+    def sweep(self, state: Mapping[str, Store], horizon: float) -> Iterator[None]:
+        """`expire`, `SWEEP_TOKENS` tokens a part: each token's record is judged alone, and a
+        visit an event adds meanwhile is after `horizon`, so it keeps its round."""
         table = state[self.typology]
         if not self._days.follows(table):
             self._follow(table)
+        keys = self._days.before(horizon)
+        for start in range(0, len(keys), SWEEP_TOKENS):
+            if start:
+                yield
+            self._forget(table, keys[start:start + SWEEP_TOKENS], horizon)
+
+    def _forget(self, table: Store, keys: list[str], horizon: float) -> None:
         least = self.config.min_collections
-        for key in self._days.before(horizon):
+        for key in keys:
             record: CollectionRecord | None = table.get(key)
             if record is None:
                 continue

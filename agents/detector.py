@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -83,6 +83,14 @@ class Detector:
         retention): the monitor rejects older events as expired, and calls this every eighth of
         the retention in event time. What a raised finding rests on is kept, so that findings do not
         change; everything else that grows with history goes."""
+
+    def sweep(self, state: Mapping[str, Store], horizon: float) -> Iterator[None]:
+        """`expire` in parts, a part each time it is advanced (`Monitor.sweep_step`), for
+        a detector whose records the retention judges one by one: events may be applied
+        between two parts, so each part must leave state any event can be applied to
+        (records held a little longer change no finding). By default, `expire` whole."""
+        self.expire(state, horizon)
+        yield from ()
 
 
 def keep_until(event: Event, ctx: Context) -> float:

@@ -25,9 +25,8 @@ from __future__ import annotations
 import hashlib
 import heapq
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
-from functools import partial
 from typing import Any, NamedTuple
 
 from agents.clock import NEVER, EventClock
@@ -158,7 +157,7 @@ class Monitor:
         heapq.heapify(self._heap)
         self.retention_s = self.config.retention_days * 86400.0
         self._swept: float = self._meta.get("swept", NEVER)
-        self._sweeping: list[Callable[[], None]] = []  # the steps left of a sweep begun (`sweep_step`)
+        self._sweeping: list[Iterator[None]] = []  # the steps left of a sweep begun (`sweep_step`)
         self._sweep_step_s = max(1, round(self.config.retention_days / SWEEP_SHARE)) * DAY_S
         self.duplicates = 0
         self.accepted = 0
@@ -278,47 +277,49 @@ class Monitor:
         return swept
 
     def sweep_step(self) -> bool:
-        """One step of the sweep due, if one is (a detector's state, the seen ids, the alerts
-        raised); whether there was one. A sweep in steps holds state a little longer, which
-        changes no finding: the retention only forgets what no event that is not expired can
-        need, and an event is judged expired by the clock, not by what was swept. The horizon
-        counts as swept, and the next sweep can begin, once its last step is done."""
+        """One step of the sweep due, if one is (a part of a detector's, `Detector.sweep`;
+        the seen ids; the alerts raised); whether there was one. A sweep in steps holds
+        state a little longer, which changes no finding: the retention only forgets what no
+        event that is not expired can need, and an event is judged expired by the clock,
+        not by what was swept. The horizon counts as swept, and the next sweep can begin,
+        once its last step is done."""
         if not self._sweeping:
             self._sweeping = self._sweep_steps()
             if not self._sweeping:
                 return False
-        self._sweeping.pop(0)()
+        try:
+            next(self._sweeping[0])
+        except StopIteration:
+            self._sweeping.pop(0)
         return True
 
     def _sweep(self) -> None:
         """The whole sweep due, at once (replay)."""
-        for step in self._sweep_steps():
-            step()
+        for steps in self._sweep_steps():
+            for _ in steps:
+                pass
 
-    def _sweep_steps(self) -> list[Callable[[], None]]:
-        """The steps of the sweep due, in order; none if none is. It forgets what no event
-        that is not expired can need (contract 1.1, state retention):
-        everything before the horizon, the clock less `retention_days`, where the clock is
-        where every source has got to (`is_expired`: a source read behind the others still
-        delivers events the horizon must not pass, and the watermark, less only the reorder
-        allowance, is past the horizon: every timer before it has fired), rounded down to a
-        multiple of the sweep's step so that every monitor forgets at the same event times.
-        A sweep reads much of the state (it finds the beneficiary tokens by day,
-        `agents.expiry`, and the event ids by bucket, `agents.seen`), so it runs every
-        eighth of the retention (5 days of event time for 45): state is held at most that
-        much longer, and the sweeps cost a small constant per event. Raised alerts stay on
-        the outputs."""
+    def _sweep_steps(self) -> list[Iterator[None]]:
+        """The steps of the sweep due, in order, as iterators advanced a step at a time;
+        none if no sweep is due. It forgets what no event that is not expired can need
+        (contract 1.1, state retention): everything before the horizon, the clock less
+        `retention_days`, where the clock is where every source has got to (`is_expired`: a
+        source read behind the others still delivers events the horizon must not pass, and
+        the watermark, less only the reorder allowance, is past the horizon: every timer
+        before it has fired), rounded down to a multiple of the sweep's step so that every
+        monitor forgets at the same event times. A sweep reads much of the state (it finds
+        the beneficiary tokens by day, `agents.expiry`, and the event ids by bucket,
+        `agents.seen`), so it runs every eighth of the retention (5 days of event time for
+        45): state is held at most that much longer, and the sweeps cost a small constant
+        per event. Raised alerts stay on the outputs."""
         horizon = self._clock.frontier - self.retention_s
         if horizon == NEVER:
             return []  # a source not heard from yet
         horizon = math.floor(horizon / self._sweep_step_s) * self._sweep_step_s
         if horizon < self._swept + self._sweep_step_s:
             return []
-        steps: list[Callable[[], None]] = [
-            partial(detector.expire, self._state[detector.typology], horizon) for detector in self.detectors
-        ]
-        steps += [partial(self._seen.expire, horizon), partial(self._forget_alerts, horizon)]
-        return steps
+        steps = [detector.sweep(self._state[detector.typology], horizon) for detector in self.detectors]
+        return [*steps, _lazily(self._seen.expire, horizon), _lazily(self._forget_alerts, horizon)]
 
     def _forget_alerts(self, horizon: float) -> None:
         """The last step of a sweep: the alerts last changed before `horizon` go from the
@@ -439,3 +440,9 @@ def _fingerprint(finding: Finding) -> str:
     parts = [finding.severity, f"{finding.strength:.3f}", finding.summary, repr(finding.raised_at)]
     parts += [f"{p.event_id}:{p.detail}" for p in finding.evidence]
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def _lazily(work: Callable[[float], None], horizon: float) -> Iterator[None]:
+    """`work(horizon)` as a sweep's step, done when first advanced."""
+    work(horizon)
+    yield from ()

@@ -41,6 +41,7 @@ from streams.worker.table_store import PartitionStores
 log = logging.getLogger("aidmon.worker")
 
 RECENT_EVENTS = 4096
+SWEEP_KEYS = 5000  # changed keys after which a sweep within a budget stops until the next checkpoint
 
 Position = tuple[int, int, int]  # an item's lanes partition, its message's offset, its index there
 
@@ -240,17 +241,19 @@ class Monitors:
         applies again were all applied on the same side of every sweep the first time, and
         it never applies an event to a subject the sweep forgot and a later event started
         anew. With a `budget` (seconds), the sweeps go in steps (`Monitor.sweep_step`) until
-        it is spent, at least one step, and go on after the next checkpoint, from the
-        monitor where they stopped: forgetting much at once stops detection for about the
-        budget each time, not for the whole sweep."""
+        it is spent or a monitor has `SWEEP_KEYS` changed keys for the next checkpoint (each
+        costs that checkpoint, and the worker's table and changelog, a few microseconds),
+        at least one step, and go on after the next checkpoint, from the monitor where they
+        stopped: forgetting much at once stops detection for about the budget each time,
+        not for the whole sweep."""
         monitors = sorted(self._by_partition.items())
         if not monitors:
             return
         deadline = None if budget is None else time.monotonic() + budget
         start = next((i for i, (partition, _) in enumerate(monitors) if partition >= self._sweep_from), 0)
-        for partition, (monitor, _) in monitors[start:] + monitors[:start]:
+        for partition, (monitor, stores) in monitors[start:] + monitors[:start]:
             while monitor.sweep_step():
-                if deadline is not None and time.monotonic() >= deadline:
+                if deadline is not None and (time.monotonic() >= deadline or stores.pending >= SWEEP_KEYS):
                     self._sweep_from = partition
                     return
         self._sweep_from = 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agents.collection import DuplicateCollectionDetector
 from agents.config import DuplicateCollectionConfig
 from agents.expiry import DAY_S, DayIndex
@@ -26,3 +28,18 @@ def test_a_detector_on_a_restored_table_reads_it_once_then_drops_its_old_rounds(
     detector = DuplicateCollectionDetector(DuplicateCollectionConfig())
     detector.expire({detector.typology: table}, 20.0 * DAY_S)
     assert table == {"tok_kept": {"R2": ((50.0 * DAY_S, "e2", "S1"),)}}
+
+
+def test_duplicate_collection_sweeps_its_tokens_a_part_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In parts of SWEEP_TOKENS tokens, each part done when the sweep is advanced, a token
+    served again between two parts keeping its new round: in the end, what `expire` leaves."""
+    monkeypatch.setattr("agents.collection.SWEEP_TOKENS", 2)
+    old, new = (10.0 * DAY_S, "e1", "S1"), (30.0 * DAY_S, "e9", "S1")
+    table = {f"tok_{n}": {"R1": (old,)} for n in range(5)}
+    detector = DuplicateCollectionDetector(DuplicateCollectionConfig())
+    parts = detector.sweep({detector.typology: table}, 20.0 * DAY_S)
+    next(parts)
+    assert len(table) == 3  # the first two tokens
+    table["tok_4"] = {"R1": (old,), "R2": (new,)}  # served again meanwhile (after the horizon)
+    assert list(parts) == [None]  # two more parts: the last one ends the sweep
+    assert table == {"tok_4": {"R2": (new,)}}
