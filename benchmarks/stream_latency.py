@@ -16,7 +16,9 @@ the issue's "from the event's Kafka timestamp to its alert's". The latency from 
 evidence alone (what was measured before 2026-12-02) is printed beside it: for the
 clock-judged typologies it includes the event time the stream takes to reach the deadline.
 Versions with no evidence from the slice (judgements of older events, re-sends) are counted
-and left out, as are those whose latest evidence or trigger came in the two trailing seconds.
+and left out, as are those whose latest evidence or trigger came in the two trailing seconds
+or after them (a judgement the worker made once the partitions turned idle at the end of
+the phase: the header gives the moment it saw them idle).
 
 A lead-in (`lead_seconds`, 0 by default) publishes the slice's first seconds at the same
 rate before the measured part, and leaves out the alerts whose latest evidence came in it.

@@ -111,7 +111,8 @@ async def _detect(ctx: WorkerContext, message: Message) -> int:
 def trigger_headers(stamp: float | None) -> list[tuple[str, bytes]] | None:
     """The alert message's `TRIGGER_HEADER`: the Kafka timestamp (ms) of the message of
     aid.events.v1 whose event raised or changed it, or moved the event-time watermark past
-    its deadline (a tick's); none for an alert sent again."""
+    its deadline (a tick's), or the moment its partition was seen idle when that judged
+    it; none for an alert sent again."""
     return None if stamp is None else [(TRIGGER_HEADER, str(round(stamp * 1000)).encode())]
 
 

@@ -42,7 +42,7 @@ class LaneItem(NamedTuple):
     kind: LaneKind
     source: str  # the partition of aid.events.v1 it came from, as "events-P"
     only: tuple[str, ...] = ()  # an event's typologies that apply in the receiving partition
-    stamp: float | None = None  # the Kafka timestamp of the message that brought it (seconds)
+    stamp: float | None = None  # the Kafka timestamp of the message that brought it, or when idleness was seen (s)
     time: float | None = None  # a tick's event time
     body: bytes = b""
     offset: int | None = None  # an event's offset in its partition of aid.events.v1

@@ -102,7 +102,7 @@ def heartbeat(ctx: WorkerContext) -> None:
             _broadcast(ctx, LaneItem("tick", f"events-{p}", (), stamp, at))
         elif p not in ctx.alignment.paused and progress.quiet(p, now, idle_seconds) and caught_up(ctx, tp):
             progress.mark_idle(p)
-            _broadcast(ctx, LaneItem("idle", f"events-{p}"))
+            _broadcast(ctx, LaneItem("idle", f"events-{p}", stamp=time.time()))  # the trigger of what it judges
     align(ctx, now)
 
 

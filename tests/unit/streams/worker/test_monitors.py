@@ -240,3 +240,15 @@ def test_a_sweep_within_a_budget_goes_on_after_the_next_checkpoints() -> None:
     assert len(whole) < len(_swept_state(events, None, 0))  # the sweep forgot something
     assert _swept_state(events, 0, 1) != whole
     assert _swept_state(events, 0, 30) == whole
+
+
+def test_an_alert_judged_when_the_sources_turned_idle_carries_the_idle_marks_stamp() -> None:
+    """An overdue shipment whose deadline the watermark has not passed (within the reorder
+    allowance of the clock) is judged once every source is idle, at the clock: its trigger
+    is the moment idleness was seen (the idle item's stamp), not an event."""
+    monitors = Monitors(Settings(kafka=KafkaSettings(partitions=1)), None, {})
+    dispatch = s.dispatch("SHP-9", time=s.at(), expected_arrival=s.at(days=1))
+    assert _read(monitors, 0, [dispatch, s.tick(s.at(days=2, minutes=30))]).changed == {}
+    applied = monitors.apply(0, 1, [LaneItem("idle", "events-0", (), 1764678000.5)])
+    assert [(alert.typology, stamp) for alert, stamp in applied.changed.values()] == [
+        ("overdue_shipment", 1764678000.5)]
