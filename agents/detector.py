@@ -70,8 +70,10 @@ class Detector:
         """Called once the watermark passed a time this detector scheduled for `key`."""
         return []
 
-    def on_zones_changed(self, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
-        """Called after a zone declaration; findings that depend on zones are re-judged."""
+    def on_zones_changed(self, state: Mapping[str, Store], ctx: Context, since: float) -> list[Finding]:
+        """Called after a zone declaration that applies from `since` (its `valid_from`: a
+        declaration changes no zone before it, `agents.geo.ZoneMap`); findings that depend
+        on zones at or after `since` are re-judged."""
         return []
 
     def on_site_changed(self, site_id: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:

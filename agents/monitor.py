@@ -409,7 +409,7 @@ class Monitor:
                 self._zone_rows[z.zone_id] = [*rows, row]
             self.zones.declare(ZoneVersion(**row))
             for detector in self.detectors:
-                found += detector.on_zones_changed(self._state[detector.typology], ctx)
+                found += detector.on_zones_changed(self._state[detector.typology], ctx, row["valid_from"])
         else:
             self._partners[event.data.partner_id] = event.data.model_dump()
         return found

@@ -89,9 +89,12 @@ class RouteDeviationDetector(Detector):
         finding = self.judge(key, record, ctx.watermark, ctx) if record else None
         return [finding] if finding else []
 
-    def on_zones_changed(self, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+    def on_zones_changed(self, state: Mapping[str, Store], ctx: Context, since: float) -> list[Finding]:
+        """Convoys with a position at or after `since` are judged again (positions are in time order)."""
         found = []
         for key, record in list(state[self.typology].items()):
+            if not record.positions or record.positions[-1][0] < since:
+                continue
             finding = self.judge(key, record, ctx.watermark, ctx)
             if finding:
                 found.append(finding)
@@ -223,9 +226,12 @@ class UnscheduledStopDetector(Detector):
         finding = self.judge(key, record, ctx)
         return [finding] if finding else []
 
-    def on_zones_changed(self, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
+    def on_zones_changed(self, state: Mapping[str, Store], ctx: Context, since: float) -> list[Finding]:
+        """Convoys with a stop that started at or after `since` are judged again."""
         found = []
         for key, record in list(state[self.typology].items()):
+            if all(stop.started < since for stop in record.stops):
+                continue
             finding = self.judge(key, record, ctx)
             if finding:
                 found.append(finding)

@@ -1052,3 +1052,25 @@ def test_identity_pseudonymiser_secret_changes_tokens_not_alert_structure() -> N
     assert other("ML-BEN-1") != PSEUDONYMISER("ML-BEN-1")
     alerts = run([distribution("DP-1", "ML-BEN-1", time=at()), distribution("DP-1", "ML-BEN-1", time=at(hours=1))])
     assert findings(alerts, "duplicate_collection") == expect("medium", "beneficiary", PSEUDONYMISER("ML-BEN-1"))
+
+
+def test_a_zone_declared_from_a_time_judges_again_only_the_convoys_active_since(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A declaration changes no zone before its `valid_from`: convoys whose stops all started
+    before it are not judged again; one stopped after it is, and raises its finding."""
+    from agents.movement import UnscheduledStopDetector
+
+    judged: list[str] = []
+    original = UnscheduledStopDetector.judge
+    monkeypatch.setattr(UnscheduledStopDetector, "judge",
+                        lambda self, key, record, ctx: judged.append(key) or original(self, key, record, ctx))
+    events = [dispatch("SHP-1"), stop("SHP-1", started_at=at(hours=1), minutes=60),
+              dispatch("SHP-2", time=at(days=3)), stop("SHP-2", started_at=at(days=3, hours=1), minutes=60)]
+    monitor = Monitor()
+    for event in events:
+        monitor.process(event)
+    judged.clear()
+    alerts = monitor.process(zone(status="armed_group", valid_from=at(days=2), time=at(days=3, hours=2)))
+    assert judged == ["SHP-2"]
+    assert [(a.typology, a.subject.id) for a in alerts] == [("unscheduled_stop", "SHP-2")]
