@@ -388,7 +388,10 @@ class Monitor:
         found: list[Finding] = []
         if isinstance(event, SiteRegistered):
             d = event.data
-            self._sites[d.site_id] = Site(d.site_id, d.name, d.kind, d.lat, d.lon, d.caseload_households)
+            site = Site(d.site_id, d.name, d.kind, d.lat, d.lon, d.caseload_households)
+            if self._sites.get(d.site_id) == site:
+                return found  # registered again as it was (an agency's periodic re-send): nothing to judge again
+            self._sites[d.site_id] = site
             for detector in self.detectors:
                 found += detector.on_site_changed(d.site_id, self._state[detector.typology], ctx)
         elif isinstance(event, ZoneDeclared):

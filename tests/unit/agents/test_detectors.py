@@ -1074,3 +1074,20 @@ def test_a_zone_declared_from_a_time_judges_again_only_the_convoys_active_since(
     alerts = monitor.process(zone(status="armed_group", valid_from=at(days=2), time=at(days=3, hours=2)))
     assert judged == ["SHP-2"]
     assert [(a.typology, a.subject.id) for a in alerts] == [("unscheduled_stop", "SHP-2")]
+
+
+def test_a_site_registered_again_as_it_was_judges_nothing_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Agencies re-send their site lists: a registration equal to the one in force changes
+    nothing and re-judges nothing; one with another caseload re-judges the site."""
+    from agents.distribution import OverDistributionDetector
+
+    changed: list[str] = []
+    original = OverDistributionDetector.on_site_changed
+    monkeypatch.setattr(OverDistributionDetector, "on_site_changed",
+                        lambda self, key, state, ctx: changed.append(key) or original(self, key, state, ctx))
+    monitor = Monitor()
+    monitor.process(site("DP-1", caseload=100))
+    monitor.process(site("DP-1", caseload=100, time=at(days=1)))
+    assert changed == ["DP-1"]
+    monitor.process(site("DP-1", caseload=120, time=at(days=2)))
+    assert changed == ["DP-1", "DP-1"]
