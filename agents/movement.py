@@ -111,19 +111,19 @@ class RouteDeviationDetector(Detector):
 
     def runs(self, record: RouteRecord, upto: float) -> list[list[Fix]]:
         """Runs of consecutive off-route positions, long enough to count, up to `upto`."""
+        corridor, least = self.config.corridor_km, self.config.min_consecutive
         runs: list[list[Fix]] = []
         current: list[Fix] = []
-        for fix in record.positions:
-            t, _, _, _, distance = fix
-            if t > upto:
+        for fix in record.positions:  # (time, event id, lat, lon, distance from the route)
+            if fix[0] > upto:
                 break
-            if distance > self.config.corridor_km:
+            if fix[4] > corridor:
                 current.append(fix)
-                continue
-            if len(current) >= self.config.min_consecutive:
-                runs.append(current)
-            current = []
-        if len(current) >= self.config.min_consecutive:
+            elif current:
+                if len(current) >= least:
+                    runs.append(current)
+                current = []
+        if len(current) >= least:
             runs.append(current)
         return runs
 
