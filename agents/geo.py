@@ -134,10 +134,15 @@ class ZoneMap:
         self._shapes: dict[str, Any] = {}  # event_id -> prepared shapely geometry
         self._answers: dict[tuple[float, float, float], ZoneHit | None] = {}  # memo of zone_at
 
-    def declare(self, version: ZoneVersion) -> None:
+    def declare(self, version: ZoneVersion) -> bool:
+        """Add `version`; whether it may change the zone that applies anywhere: not if it is
+        known already, nor if it is in force from its `valid_from` on and equal to the one
+        it takes over from (an agency sending its zones again), nor if another version with
+        the same `valid_from` stays in force over it."""
         versions = self._versions.setdefault(version.zone_id, [])
         if any(v.event_id == version.event_id for v in versions):
-            return
+            return False
+        replaced = _in_force(versions, version.valid_from)
         versions.append(version)
         self._answers.clear()
         versions.sort(key=lambda v: (v.valid_from, v.declared_at, v.event_id))
@@ -146,6 +151,9 @@ class ZoneMap:
             geom = shapely.make_valid(geom)
         shapely.prepare(geom)
         self._shapes[version.event_id] = geom
+        if _in_force(versions, version.valid_from) is not version:
+            return False
+        return replaced is None or not _same_zone(replaced, version)
 
     def __len__(self) -> int:
         return len(self._versions)
@@ -154,12 +162,7 @@ class ZoneMap:
         """The declaration in force for each zone at epoch second `at`."""
         current = []
         for versions in self._versions.values():
-            chosen = None
-            for v in versions:
-                if v.valid_from <= at:
-                    chosen = v
-                else:
-                    break
+            chosen = _in_force(versions, at)
             if chosen is not None and (chosen.valid_to is None or at < chosen.valid_to):
                 current.append(chosen)
         return current
@@ -184,3 +187,20 @@ class ZoneMap:
         if best is None:
             return None
         return ZoneHit(best.zone_id, best.name, best.status, best.controlled_by)
+
+
+def _in_force(versions: list[ZoneVersion], at: float) -> ZoneVersion | None:
+    """The last of a zone's `versions` (in their order) that applies from `at` or before."""
+    chosen = None
+    for v in versions:
+        if v.valid_from <= at:
+            chosen = v
+        else:
+            break
+    return chosen
+
+
+def _same_zone(a: ZoneVersion, b: ZoneVersion) -> bool:
+    """Whether two versions of a zone give the same answers where they apply."""
+    return (a.name, a.status, a.controlled_by, a.valid_to, a.geometry) == (
+        b.name, b.status, b.controlled_by, b.valid_to, b.geometry)

@@ -410,7 +410,8 @@ class Monitor:
             rows = self._zone_rows.get(z.zone_id, [])
             if all(r["event_id"] != event.id for r in rows):
                 self._zone_rows[z.zone_id] = [*rows, row]
-            self.zones.declare(ZoneVersion(**row))
+            if not self.zones.declare(ZoneVersion(**row)):
+                return found  # known, or declared again as it was: no zone changed
             for detector in self.detectors:
                 found += detector.on_zones_changed(self._state[detector.typology], ctx, row["valid_from"])
         else:
