@@ -158,6 +158,7 @@ class Monitor:
         self.retention_s = self.config.retention_days * 86400.0
         self._swept: float = self._meta.get("swept", NEVER)
         self._sweeping: list[Iterator[None]] = []  # the steps left of a sweep begun (`sweep_step`)
+        self._sweeping_to = NEVER  # the horizon of the sweep begun
         self._sweep_step_s = max(1, round(self.config.retention_days / SWEEP_SHARE)) * DAY_S
         self.duplicates = 0
         self.accepted = 0
@@ -287,11 +288,24 @@ class Monitor:
             self._sweeping = self._sweep_steps()
             if not self._sweeping:
                 return False
+            self._sweeping_to = self._horizon()
         try:
             next(self._sweeping[0])
         except StopIteration:
             self._sweeping.pop(0)
         return True
+
+    @property
+    def sweep_behind(self) -> bool:
+        """A sweep begun in steps is not done, and the clock has moved a sweep's step past its
+        horizon: the caller finishes it whole, so that state is never held more than two
+        steps longer however fast event time goes."""
+        return bool(self._sweeping) and self._horizon() >= self._sweeping_to + self._sweep_step_s
+
+    def _horizon(self) -> float:
+        """How far the retention may forget now, rounded down to a sweep's step (NEVER: not yet)."""
+        horizon = self._clock.frontier - self.retention_s
+        return horizon if horizon == NEVER else math.floor(horizon / self._sweep_step_s) * self._sweep_step_s
 
     def _sweep(self) -> None:
         """The whole sweep due, at once (replay)."""
@@ -312,12 +326,9 @@ class Monitor:
         `agents.seen`), so it runs every eighth of the retention (5 days of event time for
         45): state is held at most that much longer, and the sweeps cost a small constant
         per event. Raised alerts stay on the outputs."""
-        horizon = self._clock.frontier - self.retention_s
-        if horizon == NEVER:
-            return []  # a source not heard from yet
-        horizon = math.floor(horizon / self._sweep_step_s) * self._sweep_step_s
-        if horizon < self._swept + self._sweep_step_s:
-            return []
+        horizon = self._horizon()
+        if horizon == NEVER or horizon < self._swept + self._sweep_step_s:
+            return []  # a source not heard from yet, or the last sweep is recent enough
         steps = [detector.sweep(self._state[detector.typology], horizon) for detector in self.detectors]
         return [*steps, _lazily(self._seen.expire, horizon), _lazily(self._forget_alerts, horizon)]
 

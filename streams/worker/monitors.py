@@ -245,7 +245,8 @@ class Monitors:
         costs that checkpoint, and the worker's table and changelog, a few microseconds),
         at least one step, and go on after the next checkpoint, from the monitor where they
         stopped: forgetting much at once stops detection for about the budget each time,
-        not for the whole sweep."""
+        not for the whole sweep. A monitor whose sweep fell a sweep's step behind the clock
+        (`Monitor.sweep_behind`: event time going fast) finishes it whole."""
         monitors = sorted(self._by_partition.items())
         if not monitors:
             return
@@ -253,7 +254,8 @@ class Monitors:
         start = next((i for i, (partition, _) in enumerate(monitors) if partition >= self._sweep_from), 0)
         for partition, (monitor, stores) in monitors[start:] + monitors[:start]:
             while monitor.sweep_step():
-                if deadline is not None and (time.monotonic() >= deadline or stores.pending >= SWEEP_KEYS):
+                if deadline is not None and not monitor.sweep_behind and (
+                        time.monotonic() >= deadline or stores.pending >= SWEEP_KEYS):
                     self._sweep_from = partition
                     return
         self._sweep_from = 0

@@ -12,6 +12,7 @@ import pytest
 from agents.config import DetectorConfig
 from agents.detector import Context
 from agents.findings import Finding
+from agents.monitor import Monitor
 from agents.screening import SanctionedPartyDetector
 from agents.state import Store
 from schemas.events import Event
@@ -252,3 +253,28 @@ def test_an_alert_judged_when_the_sources_turned_idle_carries_the_idle_marks_sta
     applied = monitors.apply(0, 1, [LaneItem("idle", "events-0", (), 1764678000.5)])
     assert [(alert.typology, stamp) for alert, stamp in applied.changed.values()] == [
         ("overdue_shipment", 1764678000.5)]
+
+
+def test_a_sweep_in_steps_a_step_behind_the_clock_is_finished_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Event time going fast: once the clock has moved a sweep's step (a day, with two days
+    retained) past the horizon of a sweep still in steps, the next checkpoint finishes it
+    whole, whatever the budget, then begins the next one a step at a time."""
+    settings = Settings(kafka=KafkaSettings(partitions=1), detectors=DetectorConfig(retention_days=2))
+    monitors = Monitors(settings, None, {})
+    _read(monitors, 0, [*_short_delivery(), s.feedback("DP-1", time=s.at(hours=4)), s.tick(s.at(days=10))])
+    steps: list[bool] = []
+    original = Monitor.sweep_step
+    monkeypatch.setattr(Monitor, "sweep_step", lambda self: steps.append(original(self)) or steps[-1])
+    monitors.checkpoint()
+    monitors.sweep(0)
+    assert steps == [True]  # one step of the sweep to day 8
+    _read(monitors, 1, [s.tick(s.at(days=10, hours=12))])
+    monitors.checkpoint()
+    monitors.sweep(0)
+    assert len(steps) == 2  # half a day on: not behind, one more step
+    _read(monitors, 2, [s.tick(s.at(days=11, hours=1))])
+    monitors.checkpoint()
+    steps.clear()
+    monitors.sweep(0)
+    whole = len(Monitor(settings.detectors).detectors) + 2  # a step a detector, the seen ids, the alerts
+    assert len(steps) >= whole - 2  # the rest of the sweep to day 8, then a step of the next one
