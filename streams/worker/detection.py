@@ -48,7 +48,7 @@ CHECKPOINT_ITEMS = 10_000
 CHECKPOINT_SECONDS = 3.0
 PROMPT_SECONDS = 0.5
 QUIET_SECONDS = 0.25
-SWEEP_SECONDS = 0.05  # how long a sweep may stop detection at a checkpoint while no backlog is read
+SWEEP_SECONDS = 0.025  # how long a sweep may stop detection at a checkpoint while no backlog is read
 
 
 class Detection:
