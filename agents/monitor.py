@@ -247,7 +247,7 @@ class Monitor:
         self.accepted += 1
         clock.observe(source, t)
         if self._sweeps_inline and clock.frontier - self.retention_s >= self._swept + self._sweep_step_s:
-            self._sweep()
+            self.sweep()  # the whole sweep due, at once
         watermark = clock.watermark
         ctx = self._ctx
         ctx.clock = clock.now
@@ -285,10 +285,11 @@ class Monitor:
         not by what was swept. The horizon counts as swept, and the next sweep can begin,
         once its last step is done."""
         if not self._sweeping:
-            self._sweeping = self._sweep_steps()
+            horizon = self._horizon()
+            self._sweeping = self._sweep_steps(horizon)
             if not self._sweeping:
                 return False
-            self._sweeping_to = self._horizon()
+            self._sweeping_to = horizon
         try:
             next(self._sweeping[0])
         except StopIteration:
@@ -307,14 +308,8 @@ class Monitor:
         horizon = self._clock.frontier - self.retention_s
         return horizon if horizon == NEVER else math.floor(horizon / self._sweep_step_s) * self._sweep_step_s
 
-    def _sweep(self) -> None:
-        """The whole sweep due, at once (replay)."""
-        for steps in self._sweep_steps():
-            for _ in steps:
-                pass
-
-    def _sweep_steps(self) -> list[Iterator[None]]:
-        """The steps of the sweep due, in order, as iterators advanced a step at a time;
+    def _sweep_steps(self, horizon: float) -> list[Iterator[None]]:
+        """The steps of the sweep due up to `horizon` (`_horizon`), in order, as iterators advanced a step at a time;
         none if no sweep is due. It forgets what no event that is not expired can need
         (contract 1.1, state retention): everything before the horizon, the clock less
         `retention_days`, where the clock is where every source has got to (`is_expired`: a
@@ -326,7 +321,6 @@ class Monitor:
         `agents.seen`), so it runs every eighth of the retention (5 days of event time for
         45): state is held at most that much longer, and the sweeps cost a small constant
         per event. Raised alerts stay on the outputs."""
-        horizon = self._horizon()
         if horizon == NEVER or horizon < self._swept + self._sweep_step_s:
             return []  # a source not heard from yet, or the last sweep is recent enough
         steps = [detector.sweep(self._state[detector.typology], horizon) for detector in self.detectors]
@@ -367,7 +361,7 @@ class Monitor:
         clock = self._clock
         clock.observe(source, time)
         if self._sweeps_inline and clock.frontier - self.retention_s >= self._swept + self._sweep_step_s:
-            self._sweep()
+            self.sweep()  # the whole sweep due, at once
         return self._emit(self._fire_timers(clock.watermark))
 
     def idle(self, source: str) -> list[Alert]:
