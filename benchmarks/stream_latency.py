@@ -44,6 +44,7 @@ from stream_procs import Child, wait_lag_zero
 
 TRIGGER_HEADER = "aidmon-trigger-timestamp"  # streams.worker.detect.TRIGGER_HEADER
 TRAILING_SECONDS = 2.0
+SLOWEST_SHOWN = 5  # alert versions listed with the moment they were made, to tell a phase's start from its steady state
 AFTER_CAUGHT_UP_SECONDS = 3.0  # for the last judgements and their sends once the group's lag is 0
 
 
@@ -60,6 +61,7 @@ class Latency:
     trailing: int = 0  # alert versions whose latest evidence came in the trailing seconds
     lead_seconds: float = 0.0  # published before the measured part, at the same rate
     leading: int = 0  # alert versions whose latest evidence came in the lead-in
+    slowest: list[tuple[float, str, float]] = field(default_factory=list)  # (ms, typology, s into the phase)
 
     def render(self) -> str:
         head = (f"event-to-alert paced at {self.rate:,.0f} events/s ({self.events:,} events in {self.seconds:.1f} s,"
@@ -80,6 +82,9 @@ class Latency:
         e50, e99 = percentile(self.from_evidence_ms, 0.5), percentile(self.from_evidence_ms, 0.99)
         lines.append(f"    from the latest evidence alone (not the event that made it): p50 {e50:,.0f} ms,"
                      f" p99 {e99:,.0f} ms")
+        worst = sorted(self.slowest, reverse=True)[:SLOWEST_SHOWN]
+        lines.append("    slowest (ms, typology, seconds into the measured part when it was made): "
+                     + ", ".join(f"{ms:,.0f} {typology} at {at:.1f} s" for ms, typology, at in worst))
         return "\n".join(lines)
 
 
@@ -132,4 +137,5 @@ def measure(bootstrap: str, worker: Child, messages: list[Message], rate: float,
         result.delays_ms.append(delay)
         result.by_typology[alert["typology"]].append(delay)
         result.from_evidence_ms.append(float(stamp - evidence))
+        result.slowest.append((delay, alert["typology"], (max(evidence, trigger) - sent[lead]) / 1000))
     return result
