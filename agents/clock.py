@@ -7,6 +7,13 @@ The `watermark` is the time up to which every active source has progressed, less
 allowed lateness: findings that a late event could undo are judged only up to it. A
 source that has gone quiet is marked idle and stops holding the watermark back; once
 every source is idle (the end of a replay) the watermark is `now` itself.
+
+A source that delivers again after going idle "wakes" the others: every other idle source
+holds the watermark where the clock stood (the frontier) until it delivers or is announced
+idle again. Without this, a stream resuming after a quiet spell would let the first source
+read take the watermark ahead alone, and the others' first events would be late to a
+watermark that one ordered stream never had. The sources held are reported (`take_held`)
+so that whoever announces idleness announces it once more.
 """
 
 from __future__ import annotations
@@ -33,11 +40,14 @@ class EventClock:
         self.now = max(self._times.values(), default=NEVER)
         self.watermark = NEVER
         self._saved_at = self.now
+        self._held: set[str] = set()
         self._recompute()
 
     def observe(self, source: str, t: float) -> None:
         """`source` delivered an event (or a heartbeat) of time `t`; it is active again."""
         known = self._times.get(source)
+        if source not in self._active and len(self._times) > len(self._active) + (known is not None):
+            self._wake(source)
         if known is None or t > known:
             self._times[source] = t
             if t > self.now:
@@ -52,6 +62,24 @@ class EventClock:
             self._recompute()
         if known is None or self.now - self._saved_at >= SAVE_EVERY_S:
             self.save()
+
+    def _wake(self, source: str) -> None:
+        """`source` delivers after being idle (or for the first time): every other idle source
+        holds the watermark where the clock stands, until it delivers or goes idle again."""
+        frontier = self.frontier
+        for other, t in self._times.items():
+            if other != source and other not in self._active:
+                self._times[other] = max(t, frontier)
+                self._active.add(other)
+                self._held.add(other)
+        self._recompute()
+        self.save()
+
+    def take_held(self) -> set[str]:
+        """The sources a wake made hold the watermark since the last call: each must be
+        announced idle again if it stays quiet."""
+        held, self._held = self._held, set()
+        return held
 
     def expect(self, sources: list[str]) -> None:
         """`sources` will deliver events (a worker's partitions of the events topic, as it

@@ -356,6 +356,11 @@ class Monitor:
         none of them is passed by the watermark before it is heard from."""
         self._clock.expect(sources)
 
+    def take_held(self) -> set[str]:
+        """The idle sources a source's waking made hold the watermark since the last call
+        (`agents.clock`): each is to be announced idle again if it stays quiet."""
+        return self._clock.take_held()
+
     def tick(self, source: str, time: float) -> list[Alert]:
         """`source` has got to `time` without an event for this monitor (a heartbeat)."""
         clock = self._clock

@@ -104,6 +104,8 @@ async def _detect(ctx: WorkerContext, message: Message) -> int:
         await reject_at(ctx, rejected.partition, rejected.offset, rejected.body, error, rejected.batch_index)
     if outcome.rebuilt:
         ctx.progress.announce_again()
+    if outcome.held:
+        ctx.progress.held(outcome.held, time.monotonic())
     _count(ctx.metrics, outcome)
     return outcome.items
 

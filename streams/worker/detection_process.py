@@ -56,13 +56,15 @@ class Outcome:
     just taken over) and the last version of each alert raised or changed, as (alert id,
     JSON, Kafka timestamp of the item that brought it); the typology and severity of those
     raised for the first time; the events to reject; whether a failure had a partition's
-    monitor rebuilt; and how many items the message held."""
+    monitor rebuilt; the source partitions a wake made hold the watermark (`agents.clock`);
+    and how many items the message held."""
 
     again: list[tuple[str, bytes, float | None]] = field(default_factory=list)
     changed: list[tuple[str, bytes, float | None]] = field(default_factory=list)
     raised: list[tuple[str, str]] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     rebuilt: bool = False
+    held: list[int] = field(default_factory=list)
     items: int = 0
 
 
@@ -90,6 +92,7 @@ def apply(monitors: Monitors, partition: int, offset: int, value: bytes) -> Outc
         rejected=[Rejected(int(item.source.removeprefix("events-")), item.offset, item.body, item.batch_index,
                            error.reason, error.detail) for item, error in applied.rejected],
         rebuilt=applied.rebuilt,
+        held=sorted(int(source.removeprefix("events-")) for source in applied.held),
         items=len(items),
     )
 

@@ -64,12 +64,14 @@ class Applied:
     """What the items of one lanes message gave: the alerts to send again (a partition just
     taken over), the last version of each alert they raised or changed with the Kafka
     timestamp of the item that brought it (in the order of their last changes), the events
-    to reject, and whether a failure had the partition's monitor rebuilt."""
+    to reject, whether a failure had the partition's monitor rebuilt, and the idle sources
+    a source's waking made hold the watermark (`agents.clock`)."""
 
     again: list[Alert] = field(default_factory=list)
     changed: dict[str, tuple[Alert, float | None]] = field(default_factory=dict)
     rejected: list[tuple[LaneItem, InvalidEventError]] = field(default_factory=list)
     rebuilt: bool = False
+    held: set[str] = field(default_factory=set)
 
 
 class Monitors:
@@ -119,6 +121,7 @@ class Monitors:
         `offset` of `partition`."""
         applied = Applied(again=self._monitor(partition)[1])
         self._apply(partition, offset, items, applied, replay=False)
+        applied.held |= self._monitor(partition)[0].take_held()
         return applied
 
     def _apply(self, partition: int, offset: int, items: list[LaneItem], applied: Applied, replay: bool) -> None:

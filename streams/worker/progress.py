@@ -58,6 +58,15 @@ class Progress:
         """`partition` was announced idle; a message routed from it makes it active again."""
         self._idle.add(partition)
 
+    def held(self, partitions: list[int], now: float) -> None:
+        """Another source woke and the monitors hold `partitions` where the clock stood
+        (`agents.clock`): one this worker announced idle is quiet anew from `now`, to be
+        announced idle once more if it stays quiet."""
+        for partition in partitions:
+            if partition in self._idle:
+                self._idle.discard(partition)
+                self._last_seen[partition] = now
+
     def announce_again(self) -> None:
         """A monitor was rebuilt and expects every source again (as one taken over does):
         each partition's time is announced again, and a quiet one marked idle again."""

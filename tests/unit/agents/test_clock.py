@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from agents.clock import NEVER, EventClock
 from agents.monitor import Monitor
 from tests import support as s
@@ -55,6 +53,27 @@ def test_an_expected_source_holds_the_watermark_until_it_speaks_or_goes_idle() -
     assert clock.watermark == 49 * HOUR
 
 
+def test_a_source_waking_makes_the_other_idle_ones_hold_the_watermark_where_the_clock_stood() -> None:
+    """After a quiet spell the first source read does not take the watermark ahead alone:
+    the other idle sources hold it at the frontier, once each, until they deliver or are
+    announced idle again."""
+    clock = EventClock(HOUR, {})
+    for source, hours in (("p0", 10), ("p1", 12), ("p2", 11)):
+        clock.observe(source, hours * HOUR)
+    clock.idle_all()
+    assert clock.watermark == 12 * HOUR
+    clock.observe("p0", 40 * HOUR)  # the stream resumes on p0, far ahead
+    assert clock.watermark == 11 * HOUR  # p1 and p2 hold it at 12 h, less the lateness
+    assert clock.take_held() == {"p1", "p2"} and clock.take_held() == set()
+    clock.observe("p1", 13 * HOUR)
+    clock.idle("p2")
+    assert clock.watermark == 12 * HOUR
+    clock.idle("p1")
+    assert clock.watermark == 39 * HOUR
+    clock.observe("p0", 41 * HOUR)  # p0 was active: nothing wakes
+    assert clock.take_held() == set()
+
+
 def test_clock_survives_a_restart_through_its_store() -> None:
     """Saved to its store, the clock comes back with the same sources and watermark."""
     store: dict[str, object] = {}
@@ -91,8 +110,6 @@ def test_without_the_receipt_the_deadline_is_judged_once_all_are_idle() -> None:
     assert [(a.typology, a.subject.id) for a in alerts] == [("overdue_shipment", "SHP-M")]
 
 
-@pytest.mark.xfail(strict=True, reason="known: a partition idle before the stream starts does not hold the "
-                   "watermark when another is read first (README, 'Known limitation: a quiet spell')")
 def test_a_partition_idle_before_the_stream_holds_back_the_deadline_once_another_is_read() -> None:
     """Workers started before the stream: both partitions are idle. One is read first, far
     ahead; the other's receipt, on time, comes later in wall time. Replay, reading the file in

@@ -17,6 +17,7 @@ from agents.screening import SanctionedPartyDetector
 from agents.state import Store
 from schemas.events import Event
 from streams.settings import KafkaSettings, Settings
+from streams.worker.detection_process import apply
 from streams.worker.lanes import partition_of, route
 from streams.worker.monitors import Applied, Monitors, Read
 from streams.worker.outbox import LaneItem, encode_batch
@@ -278,3 +279,14 @@ def test_a_sweep_in_steps_a_step_behind_the_clock_is_finished_whole(monkeypatch:
     monitors.sweep(0)
     whole = len(Monitor(settings.detectors).detectors) + 2  # a step a detector, the seen ids, the alerts
     assert len(steps) >= whole - 2  # the rest of the sweep to day 8, then a step of the next one
+
+
+def test_a_source_waking_after_a_quiet_spell_reports_the_idle_ones_it_makes_hold() -> None:
+    """Both partitions idle, then one delivers: the outcome names the other, which the
+    monitor now waits for (its owner announces it idle once more if it stays quiet)."""
+    monitors = Monitors(Settings(kafka=KafkaSettings(partitions=2)), None, {})
+    idle = [LaneItem("idle", f"events-{p}", (), 1.0) for p in (0, 1)]
+    assert apply(monitors, 0, 0, encode_batch(idle)).held == []
+    woke = apply(monitors, 0, 1, encode_batch([_lane(s.dispatch("SHP-W", time=s.at()))]))
+    assert woke.held == [1]
+    assert apply(monitors, 0, 2, encode_batch([_lane(s.dispatch("SHP-X", time=s.at(hours=1)))])).held == []

@@ -37,6 +37,21 @@ def test_a_quiet_partition_is_idle_once_until_a_message_arrives() -> None:
     assert progress.quiet(1, now=now + 5.0, idle_seconds=5.0)
 
 
+def test_a_partition_held_after_a_wake_is_announced_idle_once_more_if_it_stays_quiet() -> None:
+    """An idle partition the monitors hold again is quiet anew from then; one not idle, or
+    not this worker's, is left as it is."""
+    progress = Progress()
+    progress.track(1, now=0.0)
+    progress.track(2, now=0.0)
+    progress.mark_idle(1)
+    progress.held([1, 2, 3], now=100.0)
+    assert not progress.quiet(1, now=104.9, idle_seconds=5.0)
+    assert progress.quiet(1, now=105.0, idle_seconds=5.0)
+    assert progress.quiet(2, now=5.0, idle_seconds=5.0)  # never marked idle: its quiet still counts from 0
+    progress.mark_idle(1)
+    assert not progress.quiet(1, now=1e9, idle_seconds=5.0)
+
+
 def test_a_forgotten_partition_starts_over() -> None:
     """After forget() nothing is due, and its quiet counts from its next assignment."""
     progress = Progress()
