@@ -76,6 +76,7 @@ def publish_paced(bootstrap: str, messages: list[Message], rate: float) -> list[
 
     partitions = [(murmur2(m.key) & 0x7FFFFFFF) % PARTITIONS for m in messages]
     producer, stamps = _producer(bootstrap, linger_ms=2), []
+    producer.partitions_for(EVENTS)  # the topic's metadata fetched before the clock starts
     started = time.monotonic()
     try:
         for n, (m, partition) in enumerate(zip(messages, partitions, strict=True)):

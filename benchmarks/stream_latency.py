@@ -20,6 +20,13 @@ and left out, as are those whose latest evidence or trigger came in the two trai
 or after them (a judgement the worker made once the partitions turned idle at the end of
 the phase: the header gives the moment it saw them idle).
 
+With `path` (`stream_speed.py --path-latency`), a bare aiokafka consumer in a process of
+its own (`path_latency.py`) reads the same events beside the worker as they are published:
+the same latency measured for publisher, broker and consumer alone, on the same machine at
+the same moment, printed as "the path alone". Its CPU competes with the worker's on a
+2-core machine (the worker's p50 at 500/s was about 170 ms beside it, 70 to 120 without),
+so it is off by default.
+
 A lead-in (`lead_seconds`, 0 by default) publishes the slice's first seconds at the same
 rate before the measured part, and leaves out the alerts whose latest evidence came in it.
 
@@ -38,9 +45,10 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from path_latency import read as read_path
 from stream_data import Message, make_slice
 from stream_kafka import ALERTS, end_offsets, publish_paced, read_alert_records
-from stream_procs import Child, wait_lag_zero
+from stream_procs import Child, start_path_watch, wait_lag_zero
 
 TRIGGER_HEADER = "aidmon-trigger-timestamp"  # streams.worker.detect.TRIGGER_HEADER
 TRAILING_SECONDS = 2.0
@@ -62,6 +70,7 @@ class Latency:
     lead_seconds: float = 0.0  # published before the measured part, at the same rate
     leading: int = 0  # alert versions whose latest evidence came in the lead-in
     slowest: list[tuple[float, str, float]] = field(default_factory=list)  # (ms, typology, s into the phase)
+    path_ms: list[float] = field(default_factory=list)  # the measured part's events, to a bare consumer
 
     def render(self) -> str:
         head = (f"event-to-alert paced at {self.rate:,.0f} events/s ({self.events:,} events in {self.seconds:.1f} s,"
@@ -85,6 +94,11 @@ class Latency:
         worst = sorted(self.slowest, reverse=True)[:SLOWEST_SHOWN]
         lines.append("    slowest (ms, typology, seconds into the measured part when it was made): "
                      + ", ".join(f"{ms:,.0f} {typology} at {at:.1f} s" for ms, typology, at in worst))
+        if self.path_ms:
+            path = self.path_ms
+            lines.append(f"    the path alone (publisher, broker and a bare aiokafka consumer in a process of its own,"
+                         f" the same {len(path):,} events): p50 {percentile(path, 0.5):,.0f} ms, p99"
+                         f" {percentile(path, 0.99):,.0f} ms, max {max(path):,.0f} ms")
         return "\n".join(lines)
 
 
@@ -105,21 +119,28 @@ def prepare(mix: str, rate: float, seconds: float, seed: int, mark: str, lead_se
 
 
 def measure(bootstrap: str, worker: Child, messages: list[Message], rate: float, seconds: float,
-            timeout: float, lead_seconds: float = 0.0) -> Latency:
+            timeout: float, lead_seconds: float = 0.0, path: bool = False) -> Latency:
     """Publish `messages` paced at `rate`, wait for the worker, match alerts to events."""
     lead = min(len(messages) - 1, round(rate * lead_seconds))
     measured = min(len(messages), lead + round(rate * seconds))
     start = end_offsets(bootstrap, ALERTS)
-    sent = publish_paced(bootstrap, messages, rate)
-    took = (sent[measured - 1] - sent[lead]) / 1000
-    _, lag = wait_lag_zero(bootstrap, worker, timeout)
-    time.sleep(AFTER_CAUGHT_UP_SECONDS)
+    path_file = worker.log.with_name(f"path-{rate:.0f}.txt")
+    watch = start_path_watch(bootstrap, path_file) if path else None
+    try:
+        sent = publish_paced(bootstrap, messages, rate)
+        took = (sent[measured - 1] - sent[lead]) / 1000
+        _, lag = wait_lag_zero(bootstrap, worker, timeout)
+        time.sleep(AFTER_CAUGHT_UP_SECONDS)
+    finally:
+        if watch is not None:
+            watch.stop()
     stamps: dict[str, int] = {}
     for m, stamp in zip(messages, sent, strict=True):
         stamps.setdefault(m.event_id, stamp)  # a duplicate's first copy is the one that counts
     window, last = {m.event_id for m in messages[lead:measured]}, sent[measured - 1]
     early = {m.event_id for m in messages[:lead]}
-    result = Latency(rate, measured - lead, took, sum(lag.values()), lead_seconds=lead_seconds)
+    result = Latency(rate, measured - lead, took, sum(lag.values()), lead_seconds=lead_seconds,
+                     path_ms=read_path(path_file, sent[lead], sent[measured - 1]) if path else [])
     for stamp, alert, headers in read_alert_records(bootstrap, start):
         mine = [(stamps[e["event_id"]], e["event_id"]) for e in alert.get("evidence", ()) if e["event_id"] in stamps]
         if not mine:

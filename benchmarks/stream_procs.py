@@ -20,6 +20,7 @@ from stream_data import AIDMON, ROOT, aidmon_env
 from streams.kafka.consumer import group_lag
 
 FLOOR = Path(__file__).with_name("faust_floor.py")
+PATH_WATCH = Path(__file__).with_name("path_latency.py")
 LAG_POLL_SECONDS = 0.5
 
 
@@ -82,6 +83,21 @@ def start_floor(bootstrap: str, app_id: str, work: Path) -> Child:
     command = [sys.executable, str(FLOOR), f"kafka://{bootstrap}", app_id, str(work / f"{app_id}-data"),
                str(work / f"{app_id}.first")]
     return Child(_launch(command, aidmon_env(), log), app_id, log, None, time.monotonic())
+
+
+def start_path_watch(bootstrap: str, out: Path, timeout: float = 30.0) -> Child:
+    """The bare consumer of `path_latency.py`, positioned at the end of aid.events.v1."""
+    ready = out.with_name(out.name + ".ready")
+    ready.unlink(missing_ok=True)
+    log = out.with_suffix(".log")
+    child = Child(_launch([sys.executable, str(PATH_WATCH), bootstrap, str(out)], aidmon_env(), log), "", log)
+    deadline = time.monotonic() + timeout
+    while not ready.exists():
+        if child.process.poll() is not None or time.monotonic() > deadline:
+            child.stop()
+            raise RuntimeError(f"the path's own consumer did not start:\n{child.tail()}")
+        time.sleep(0.1)
+    return child
 
 
 def metric_by_label(child: Child, name: str, label: str) -> dict[str, float]:

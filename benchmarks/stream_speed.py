@@ -4,6 +4,7 @@
                                       [--paced-seconds 20] [--catch-up-timeout 240] [--paced-timeout 120]
                                       [--no-batch] [--batch-size 500] [--keep DIR]
                                       [--no-baselines] [--paced-rates 500,2000] [--lead-seconds 0]
+                                      [--path-latency]
                                       [--paced-slice next-quarter|year-later]
 
 For each mix (both by default, one after the other, each on a local broker of its own
@@ -46,8 +47,9 @@ defaults but for the broker, the app id and the pseudonymisation secret.
 Beside this file: `stream_data` (the stream as messages, batches, paced slices, replay),
 `stream_kafka` (the broker, publishing, the bare consumer, offsets, the alerts topic),
 `stream_procs` (the worker and floor processes, first event, lag, memory),
-`stream_latency` (the paced phases), `stream_report` (the figures and their print-out)
-and `faust_floor` (the minimal Faust agent).
+`stream_latency` (the paced phases), `stream_report` (the figures and their print-out),
+`faust_floor` (the minimal Faust agent) and `path_latency` (with `--path-latency`, a bare
+consumer beside the worker in the paced phases: the latency of the path alone).
 """
 
 from __future__ import annotations
@@ -202,7 +204,7 @@ def run_mix(mix: str, shipments: int, args: argparse.Namespace, work: Path) -> F
             for messages, (rate, _, _) in zip(slices, paced, strict=True):
                 with figures.phase(f"paced at {rate:,.0f}/s"):
                     figures.latencies.append(measure(bootstrap, worker, messages, rate, args.paced_seconds,
-                                                     args.paced_timeout, args.lead_seconds))
+                                                     args.paced_timeout, args.lead_seconds, args.path_latency))
                 say(figures.latencies[-1].render())
         else:
             say("alerts against replay, latency: skipped (the worker had not caught up)")
@@ -257,6 +259,9 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it (logs, streams)")
     parser.add_argument("--no-baselines", dest="baselines", action="store_false",
                         help="skip the bare consumer and the Faust floor")
+    parser.add_argument("--path-latency", action="store_true",
+                        help="a bare consumer beside the worker in the paced phases: the latency of the path "
+                             "alone (`path_latency`; its own CPU competes with the worker's)")
     parser.add_argument("--paced-rates", type=lambda text: [float(r) for r in text.split(",")],
                         default=[rate for rate, _, _ in PACED],
                         help="which of the paced rates to measure (comma-separated; default: all)")
