@@ -26,6 +26,7 @@ from streams.outputs.wiring import attach_outputs
 from streams.settings import Settings
 from streams.worker import detect, route
 from streams.worker.context import WorkerContext
+from streams.worker.fetching import bound_fetch_wait
 
 
 def build_app(
@@ -70,6 +71,7 @@ def build_app(
         ctx.gone.difference_update(assigned)
         for tp in assigned:  # read from where the group committed
             ctx.continuity.forget(tp)
+        bound_fetch_wait(app)
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def on_shutdown(app: faust.App, **kwargs: Any) -> None:
