@@ -6,4 +6,6 @@
 `detection.py` the process the monitors run in (`detection_process.py` its side),
 `monitors.py` keeps a monitor per lanes partition and its checkpoints, `changelog.py`
 writes them, `progress.py` how far each partition has got, `lanes.py` where each event's
-state lives, `table_store.py` the detectors' state in a Faust table."""
+state lives, `table_store.py` the detectors' state in a Faust table; `alignment.py` and
+`fetching.py` what the worker asks of Faust's Kafka client (partitions paused for reading
+ahead, how long the broker may hold a fetch)."""
