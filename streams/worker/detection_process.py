@@ -20,6 +20,7 @@ bytes the `state` table holds.
 
 from __future__ import annotations
 
+import gc
 import logging
 import pickle
 import struct
@@ -98,12 +99,15 @@ def apply(monitors: Monitors, partition: int, offset: int, value: bytes) -> Outc
 
 
 def checkpoint(monitors: Monitors, budget: float | None = None) -> Rows:
-    """The rows changed since the last checkpoint, then the retention's sweep (within
-    `budget` seconds, the rest after the next checkpoints), whose deletions go with the
-    next one (`Monitors.sweep`); a slow one is logged (alerts wait behind it)."""
+    """The rows changed since the last checkpoint, then the retention's sweep, whose
+    deletions go with the next one (`Monitors.sweep`). With a `budget`, the two together
+    take about `budget` seconds (the sweep at least one step), the rest of the sweep after
+    the next checkpoints. A slow one is logged (alerts wait behind it). What the process
+    made until now is then moved out of the cyclic collector's sight (`gc.freeze`)."""
     started = time.monotonic()
     rows = monitors.checkpoint()
-    monitors.sweep(budget)
+    monitors.sweep(None if budget is None else max(0.0, budget - (time.monotonic() - started)))
+    gc.freeze()
     took = time.monotonic() - started
     if took >= SLOW_CHECKPOINT_SECONDS:
         size = sum(len(value or b"") for changes in rows.values() for value in changes.values())

@@ -3,6 +3,7 @@ rejected once, and a failing detection rejected with its partition rebuilt."""
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,7 @@ from agents.screening import SanctionedPartyDetector
 from agents.state import Store
 from schemas.events import Event
 from streams.settings import KafkaSettings, Settings
+from streams.worker import detection_process
 from streams.worker.detection_process import apply
 from streams.worker.lanes import partition_of, route
 from streams.worker.monitors import Applied, Monitors, Read
@@ -242,6 +244,40 @@ def test_a_sweep_within_a_budget_goes_on_after_the_next_checkpoints() -> None:
     assert len(whole) < len(_swept_state(events, None, 0))  # the sweep forgot something
     assert _swept_state(events, 0, 1) != whole
     assert _swept_state(events, 0, 30) == whole
+
+
+def test_a_checkpoints_collection_counts_against_its_sweeps_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`checkpoint` with a budget: the time taken collecting the changed rows is taken from
+    the sweep's (which still goes a step when none is left); without one, the sweep is whole."""
+    now = [100.0]
+    monkeypatch.setattr(detection_process.time, "monotonic", lambda: now[0])
+    collect = Monitors.checkpoint
+
+    def slow_collect(self: Monitors) -> Any:
+        now[0] += 0.02  # collecting took 20 ms
+        return collect(self)
+
+    budgets: list[float | None] = []
+    monkeypatch.setattr(Monitors, "checkpoint", slow_collect)
+    monkeypatch.setattr(Monitors, "sweep", lambda self, budget=None: budgets.append(budget))
+    monitors = Monitors(Settings(kafka=KafkaSettings(partitions=1)), None, {})
+    for budget in (0.025, 0.01, None):
+        detection_process.checkpoint(monitors, budget)
+    assert budgets == [pytest.approx(0.005), 0.0, None]
+
+
+def test_a_checkpoint_moves_what_the_process_made_out_of_the_collectors_sight() -> None:
+    """After a checkpoint, the objects made since the last one are frozen (`gc.freeze`): the
+    young generation's collections walk only what the next events make."""
+    monitors = Monitors(Settings(kafka=KafkaSettings(partitions=1)), None, {})
+    try:
+        before = gc.get_freeze_count()
+        made = [[index] for index in range(5000)]  # noqa: F841 - alive through the checkpoint
+        detection_process.checkpoint(monitors)
+        assert gc.get_freeze_count() >= before + 5000
+        assert gc.get_count()[0] < 100
+    finally:
+        gc.unfreeze()
 
 
 def test_an_alert_judged_when_the_sources_turned_idle_carries_the_idle_marks_stamp() -> None:
