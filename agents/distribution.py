@@ -3,7 +3,7 @@ allows in a round, or more of a commodity than they received."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
 from agents.chunks import CHUNK_SIZE, Chunk, chain, collect
@@ -16,6 +16,8 @@ from agents.state import Store
 from agents.stock import DISTRIBUTION, NOTHING, RECEIPT, Excess, Line, by_commodity, fold, place_late, recount
 from schemas.alerts import Typology
 from schemas.events import DistributionRecorded, Event, ShipmentReceived
+
+SWEEP_SERVED = 2000  # served tokens a part of a sweep in parts forgets (`sweep`)
 
 
 class OverDistributionDetector(Detector):
@@ -184,15 +186,44 @@ class OverDistributionDetector(Detector):
         the ledgers' chunks before it are folded into the totals they left (no event at or
         after `horizon` goes before them, and the watermark has passed them). Then every
         chunk no record names any more goes, and the tokens of the rounds that went."""
+        for _ in self.sweep(state, horizon):
+            pass
+
+    def sweep(self, state: Mapping[str, Store], horizon: float) -> Iterator[None]:
+        """`expire` in parts: the sites' records and the chunks first, then the tokens of
+        the rounds that went, `SWEEP_SERVED` a part (a big camp's round has thousands). A
+        token of a round that went counts as never served (`rounds.serve` reads its first
+        services only with the round's head, and a round served again after `horizon` holds
+        none of them), so events applied between the parts find what they would after the
+        whole sweep; a round served again meanwhile keeps the tokens it has."""
+        gone = self._forget_rounds(state, horizon)
+        if not gone:
+            return
+        yield
+        served = state[self._served]
+        prefixes = {f"{site_id}\x1f{round_id}\x1f": (site_id, round_id) for site_id, round_id in gone}
+        names = [name for name in served if name.startswith(tuple(prefixes))]
+        table = state[self.typology]
+        for start in range(0, len(names), SWEEP_SERVED):
+            yield
+            for name in names[start:start + SWEEP_SERVED]:
+                site_id, round_id = prefixes[name[:name.index("\x1f", name.index("\x1f") + 1) + 1]]
+                record: SiteRecord | None = table.get(site_id)
+                if (record is None or round_id not in record.rounds) and name in served:
+                    del served[name]
+
+    def _forget_rounds(self, state: Mapping[str, Store], horizon: float) -> list[tuple[str, str]]:
+        """The first part of a sweep: the rounds before `horizon` leave the sites' records,
+        the ledgers are folded, the chunks no record names go; the (site, round) that went."""
         table, ledgers, services = state[self.typology], state[self._ledgers], state[self._services]
-        gone: list[str] = []  # the served keys' prefixes of the rounds that went
+        gone: list[tuple[str, str]] = []
         chunks: set[str] = set()
         lines: set[str] = set()
         for key, record in list(table.items()):
             changed = False
             for round_id in [r for r, head in record.rounds.items() if last_service(head) < horizon]:
                 del record.rounds[round_id]
-                gone.append(f"{key}\x1f{round_id}\x1f")
+                gone.append((key, round_id))
                 changed = True
             for _, latest in record.rounds.values():
                 chunks.update(chain(services, latest))
@@ -206,10 +237,7 @@ class OverDistributionDetector(Detector):
                 table[key] = record
         collect(services, chunks)
         collect(ledgers, lines)
-        if gone:
-            served, prefixes = state[self._served], tuple(gone)
-            for name in [name for name in served if name.startswith(prefixes)]:
-                del served[name]
+        return gone
 
     def on_timer(self, key: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         table = state[self.typology]

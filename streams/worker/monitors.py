@@ -41,7 +41,7 @@ from streams.worker.table_store import PartitionStores
 log = logging.getLogger("aidmon.worker")
 
 RECENT_EVENTS = 4096
-SWEEP_KEYS = 2500  # changed keys after which a sweep within a budget stops until the next checkpoint
+SWEEP_KEYS = 1000  # changed keys after which a sweep within a budget stops until the next checkpoint
 
 Position = tuple[int, int, int]  # an item's lanes partition, its message's offset, its index there
 

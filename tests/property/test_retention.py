@@ -151,8 +151,8 @@ def test_partitions_read_at_different_speeds_forget_nothing_still_needed(seed: i
 def test_sweeps_in_steps_between_the_events_forget_nothing_still_needed(seed: int) -> None:
     """As in a worker that is not behind: each sweep goes in steps, events applied between
     them (some state held longer, some forgotten already; duplicate_collection's tokens a
-    few at a time): the alerts are those of no retention."""
+    few at a time, over_distribution's served tokens too): the alerts are those of no retention."""
     season = repeat_quarter(generate(seed=3, shipments=60, noise=True).lines, 2)
-    with patch("agents.collection.SWEEP_TOKENS", 3):
+    with patch("agents.collection.SWEEP_TOKENS", 3), patch("agents.distribution.SWEEP_SERVED", 3):
         stepped = _partitioned(season, 45, 4, seed, stepped=True)
     assert stepped == _partitioned(season, 100_000, 4, seed)

@@ -135,6 +135,32 @@ def test_the_retention_leaves_only_what_the_records_name() -> None:
     assert (received, distributed) == (1_000_500.0, 40 * 50.0 + 8 * 10.0)
 
 
+def test_the_sweep_forgets_a_rounds_tokens_a_part_at_a_time_and_spares_a_round_served_again() -> None:
+    """In parts: the sites' records first, then the tokens of the rounds that went,
+    `SWEEP_SERVED` a part. Between two parts a late service opens an old round again: it
+    counts as its first household, and the round keeps its tokens."""
+    stores: dict[str, dict[str, Any]] = {}
+    monitor = Monitor(DetectorConfig(retention_days=3), stores=lambda name: stores.setdefault(name, {}),
+                      sweeps_at_checkpoints=True)  # swept here, a part at a time, as a worker does
+    for n in range(6):
+        monitor.process(distribution("CMP-1", token(n), round_id="OLD", time=at(hours=n)))
+    monitor.process(distribution("CMP-1", token(99), round_id="NEW", time=at(days=9)))
+    detector = next(d for d in monitor.detectors if d.typology == "over_distribution")
+    served = stores["over_distribution.served"]
+    with mock.patch.object(agents.distribution, "SWEEP_SERVED", 2):
+        parts = detector.sweep(stores, at(days=5).timestamp())
+        next(parts)  # the records: the old round has gone from the site's, its tokens not yet
+        assert sorted(stores["over_distribution"]["CMP-1"].rounds) == ["NEW"] and len(served) == 7
+        next(parts)  # the tokens to forget are found
+        next(parts)
+        assert len(served) == 5  # two of them gone
+        late = distribution("CMP-1", token(5), round_id="OLD", time=at(days=6))
+        monitor.process(late)  # the round again, after the horizon: its first household
+        assert stores["over_distribution"]["CMP-1"].rounds["OLD"][0] == 1
+        assert list(parts) == [None]  # the two parts left (the last one ends the sweep)
+    assert sorted(served) == [f"CMP-1\x1fNEW\x1f{token(99)}", *[f"CMP-1\x1fOLD\x1f{token(n)}" for n in (2, 3, 4, 5)]]
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     services=st.lists(st.tuples(st.integers(0, 25), st.integers(0, 40)), min_size=1, max_size=90),
