@@ -202,7 +202,8 @@ class OverDistributionDetector(Detector):
         yield
         served = state[self._served]
         prefixes = {f"{site_id}\x1f{round_id}\x1f": (site_id, round_id) for site_id, round_id in gone}
-        names = [name for name in served if name.startswith(tuple(prefixes))]
+        starts = tuple(prefixes)
+        names = [name for name in served if name.startswith(starts)]
         table = state[self.typology]
         for start in range(0, len(names), SWEEP_SERVED):
             yield
