@@ -7,10 +7,11 @@ collects the rows changed since the last one, then sweeps within a budget
 (`streams.worker.detection_process.checkpoint`). While it does, no alert is made, so the
 longest of these pauses bounds what the paced phases of `stream_speed.py` can reach; on a
 shared machine with a broker beside it they are 2 to 3 times longer and hard to tell from
-noise. Here the same code runs in one process on the stream of `stream_speed.py`: the
-whole stream as a backlog (a lanes message of 300 items, a whole checkpoint every 20), then
-the next quarter's first `--paced` events as the worker reads them at 500 a second (a lanes
-message per partition every 25 events, a checkpoint with the worker's budget every 250).
+noise. Here the same code runs in one process on the stream of `stream_speed.py` (one
+source partition, every lanes message ending with a tick of all six): the whole stream as a
+backlog (a lanes message per partition every 300 events, a whole checkpoint every 6,000),
+then the next quarter's first `--paced` events as the worker reads them at 500 a second (a
+lanes message per partition every 25 events, a checkpoint with the worker's budget every 250).
 Prints the pauses of the paced part, the slowest sweep steps and collections, and the
 garbage collections over 20 ms. Nothing is asserted: the figures are read, not tested.
 """
