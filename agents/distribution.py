@@ -208,7 +208,10 @@ class OverDistributionDetector(Detector):
         for start in range(0, len(names), SWEEP_SERVED):
             yield
             for name in names[start:start + SWEEP_SERVED]:
-                site_id, round_id = prefixes[name[:name.index("\x1f", name.index("\x1f") + 1) + 1]]
+                went = prefixes.get(name[:name.rindex("\x1f") + 1])  # a token has no separator; ids may
+                if went is None:
+                    continue  # another site's or round's whose id begins as this one's
+                site_id, round_id = went
                 record: SiteRecord | None = table.get(site_id)
                 if (record is None or round_id not in record.rounds) and name in served:
                     del served[name]
