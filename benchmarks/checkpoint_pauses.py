@@ -81,7 +81,8 @@ class Process:
 
     def checkpoint(self, budget: float | None) -> float:
         started = time.perf_counter()
-        detection_process.checkpoint(self.monitors, budget)
+        _, sweep = detection_process.checkpoint(self.monitors, budget)
+        sweep()  # the process sweeps once the rows are sent: events wait for both
         return time.perf_counter() - started
 
     @contextmanager

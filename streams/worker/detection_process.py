@@ -6,9 +6,10 @@ same way:
 
     ("load", partition, rows, sources)   -> None      take over a partition: its state rows
     ("apply", partition, offset, value)  -> Outcome   a lanes message, as read
-    ("checkpoint", budget)               -> Rows      the state changed since the last one (then the
-                                                      retention is applied: `Monitors.sweep`,
-                                                      within `budget` seconds if not None)
+    ("checkpoint", budget)               -> Rows      the state changed since the last one (then,
+                                                      once the reply is sent, the retention is
+                                                      applied: `Monitors.sweep`, within `budget`
+                                                      seconds if not None)
     ("forget", partitions)               -> None      partitions gone to another worker
     ("context", kind, subject_id, at)    -> dict|None an alert's map (`Monitors.context`)
 
@@ -25,6 +26,7 @@ import logging
 import pickle
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -98,37 +100,45 @@ def apply(monitors: Monitors, partition: int, offset: int, value: bytes) -> Outc
     )
 
 
-def checkpoint(monitors: Monitors, budget: float | None = None) -> Rows:
-    """The rows changed since the last checkpoint, then the retention's sweep, whose
-    deletions go with the next one (`Monitors.sweep`). With a `budget`, the two together
-    take about `budget` seconds (the sweep at least one step), the rest of the sweep after
-    the next checkpoints. A slow one is logged (alerts wait behind it). What the process
-    made until now is then moved out of the cyclic collector's sight (`gc.freeze`)."""
+def checkpoint(monitors: Monitors, budget: float | None = None) -> tuple[Rows, Callable[[], None]]:
+    """The rows changed since the last checkpoint, and the work to do once they are sent:
+    the retention's sweep, whose deletions go with the next checkpoint (`Monitors.sweep`).
+    The worker writes the rows to its changelog while this process sweeps, and the next
+    request waits for the sweep, so no event is applied between a checkpoint and its sweep.
+    With a `budget`, the two together take about `budget` seconds (the sweep at least one
+    step), the rest of the sweep after the next checkpoints. A slow one is logged (alerts
+    wait behind it). What the process made until now is then moved out of the cyclic
+    collector's sight (`gc.freeze`)."""
     started = time.monotonic()
     rows = monitors.checkpoint()
-    monitors.sweep(None if budget is None else max(0.0, budget - (time.monotonic() - started)))
-    gc.freeze()
-    took = time.monotonic() - started
-    if took >= SLOW_CHECKPOINT_SECONDS:
-        size = sum(len(value or b"") for changes in rows.values() for value in changes.values())
-        log.warning("a checkpoint took %.1f s: %d state records changed, %.1f MiB", took,
-                    sum(len(changes) for changes in rows.values()), size / 2**20)
-    return rows
+
+    def sweep() -> None:
+        monitors.sweep(None if budget is None else max(0.0, budget - (time.monotonic() - started)))
+        gc.freeze()
+        took = time.monotonic() - started
+        if took >= SLOW_CHECKPOINT_SECONDS:
+            size = sum(len(value or b"") for changes in rows.values() for value in changes.values())
+            log.warning("a checkpoint took %.1f s: %d state records changed, %.1f MiB", took,
+                        sum(len(changes) for changes in rows.values()), size / 2**20)
+
+    return rows, sweep
 
 
-def handle(monitors: Monitors, request: tuple[Any, ...]) -> Any:
-    """The reply to one request."""
+def handle(monitors: Monitors, request: tuple[Any, ...]) -> tuple[Any, Callable[[], None] | None]:
+    """The reply to one request, and what to do once it is sent (if anything)."""
     kind, *args = request
     if kind == "apply":
-        return apply(monitors, *args)
+        return apply(monitors, *args), None
     if kind == "checkpoint":
         return checkpoint(monitors, *args)
     if kind == "load":
-        return monitors.load(*args)
+        monitors.load(*args)
+        return None, None
     if kind == "forget":
-        return monitors.forget(*args)
+        monitors.forget(*args)
+        return None, None
     if kind == "context":
-        return monitors.context(*args)
+        return monitors.context(*args), None
     raise WorkerError(f"the detection process has no request {kind!r}")
 
 
@@ -142,8 +152,9 @@ def serve(requests: BinaryIO, replies: BinaryIO, monitors: Monitors) -> None:
         body = requests.read(size)
         if len(body) < size:
             return
+        after = None
         try:
-            reply = handle(monitors, pickle.loads(body))  # noqa: S301 - written by the worker that started this process
+            reply, after = handle(monitors, pickle.loads(body))  # noqa: S301 - written by the worker that started this process
         except Exception as exc:  # one request failed; the others may not
             log.exception("the detection process failed on a request")
             reply = Failed(f"{type(exc).__name__}: {exc}")
@@ -151,3 +162,8 @@ def serve(requests: BinaryIO, replies: BinaryIO, monitors: Monitors) -> None:
         replies.write(FRAME.pack(len(data)))
         replies.write(data)
         replies.flush()
+        if after is not None:
+            try:
+                after()
+            except Exception:  # the next request is answered as usual
+                log.exception("the detection process failed after a reply")

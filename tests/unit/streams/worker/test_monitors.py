@@ -4,7 +4,9 @@ rejected once, and a failing detection rejected with its partition rebuilt."""
 from __future__ import annotations
 
 import gc
+import io
 import logging
+import pickle
 from collections.abc import Iterator
 from typing import Any
 
@@ -262,8 +264,48 @@ def test_a_checkpoints_collection_counts_against_its_sweeps_budget(monkeypatch: 
     monkeypatch.setattr(Monitors, "sweep", lambda self, budget=None: budgets.append(budget))
     monitors = Monitors(Settings(kafka=KafkaSettings(partitions=1)), None, {})
     for budget in (0.025, 0.01, None):
-        detection_process.checkpoint(monitors, budget)
+        _, sweep = detection_process.checkpoint(monitors, budget)
+        sweep()
     assert budgets == [pytest.approx(0.005), 0.0, None]
+
+
+def test_the_process_sends_a_checkpoints_rows_before_it_sweeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`serve` answers a checkpoint with its rows, then sweeps, then reads the next request:
+    the worker writes the rows meanwhile, and no event is applied between the two. A sweep
+    that raises is logged and the next request is answered."""
+    replies = io.BytesIO()
+    seen_at_sweep: list[int] = []
+
+    def sweep(self: Monitors, budget: float | None = None) -> None:
+        seen_at_sweep.append(len(replies.getvalue()))
+        if len(seen_at_sweep) == 2:
+            raise RuntimeError("a broken sweep")
+
+    monkeypatch.setattr(Monitors, "sweep", sweep)
+    requests = b"".join(_framed(request) for request in [("checkpoint", 0.025), ("checkpoint", None),
+                                                          ("context", "site", "DP-1", 0.0)])
+    monitors = Monitors(Settings(kafka=KafkaSettings(partitions=1)), None, {})
+    detection_process.serve(io.BytesIO(requests), replies, monitors)
+    answers = _unframed(replies.getvalue())
+    assert len(answers) == 3 and answers[0] == {} and answers[1] == {}
+    assert not isinstance(answers[2], detection_process.Failed)
+    first = detection_process.FRAME.size + len(pickle.dumps({}, protocol=pickle.HIGHEST_PROTOCOL))
+    assert seen_at_sweep == [first, 2 * first]  # each reply was out before its sweep began
+
+
+def _framed(request: tuple[Any, ...]) -> bytes:
+    body = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
+    return detection_process.FRAME.pack(len(body)) + body
+
+
+def _unframed(data: bytes) -> list[Any]:
+    found, at = [], 0
+    while at < len(data):
+        (size,) = detection_process.FRAME.unpack_from(data, at)
+        at += detection_process.FRAME.size
+        found.append(pickle.loads(data[at:at + size]))  # noqa: S301 - written by this test
+        at += size
+    return found
 
 
 def test_a_checkpoint_moves_what_the_process_made_out_of_the_collectors_sight() -> None:
@@ -273,7 +315,8 @@ def test_a_checkpoint_moves_what_the_process_made_out_of_the_collectors_sight() 
     try:
         before = gc.get_freeze_count()
         made = [[index] for index in range(5000)]  # noqa: F841 - alive through the checkpoint
-        detection_process.checkpoint(monitors)
+        _, sweep = detection_process.checkpoint(monitors)
+        sweep()
         assert gc.get_freeze_count() >= before + 5000
         assert gc.get_count()[0] < 100
     finally:
