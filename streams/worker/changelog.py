@@ -31,6 +31,7 @@ from streams.worker.table_store import write_order
 log = logging.getLogger("aidmon.worker")
 
 MAX_BATCH_BYTES = 512 * 1024  # a record batch stays well under the broker's 1 MB message limit
+RECORDS_AT_ONCE = 1000  # records appended before the event loop is given back (~3 ms; a batch holds ~12,000 deletions)
 
 Rows = dict[int, dict[bytes, bytes | None]]  # partition -> table key -> value (None: deleted)
 
@@ -88,13 +89,14 @@ class ChangelogWriter:
         """Send `changes` as record batches; the futures of their delivery."""
         futures = []
         batch = producer.create_batch()
-        for key, value in changes.items():
+        for count, (key, value) in enumerate(changes.items(), 1):
             if batch.append(key=key, value=value, timestamp=None) is None:  # full: send it, start another
                 futures.append(await producer.send_batch(batch, self._topic, partition=partition))
-                await asyncio.sleep(0)  # the event loop's turn: a sweep's deletions fill many batches
                 batch = producer.create_batch()
                 if batch.append(key=key, value=value, timestamp=None) is None:  # chunking keeps records smaller
                     raise WorkerError(f"a state record of {len(value or b'')} bytes does not fit a record batch")
+            if count % RECORDS_AT_ONCE == 0:
+                await asyncio.sleep(0)  # the event loop's turn: a sweep's deletions fill batches of thousands
         if batch.record_count():
             futures.append(await producer.send_batch(batch, self._topic, partition=partition))
         return futures

@@ -97,3 +97,36 @@ def test_a_checkpoint_is_sent_only_once_the_one_before_is_delivered_whole() -> N
         ("delivered", [b"0|timers|t", b"0|seen_events|e1"]), ("delivered", [b"1|sites|s"]),
         ("sent", [b"0|sites|s", b"0|seen_events|e2"]), ("delivered", [b"0|sites|s", b"0|seen_events|e2"]),
     ]
+
+
+def test_a_big_checkpoint_gives_the_event_loop_back_while_its_batches_fill() -> None:
+    """A sweep's thousands of deletions fit few record batches: the writer still lets the
+    event loop run (`route` and `detect` go on) every `RECORDS_AT_ONCE` records."""
+    writer = ChangelogWriter("kafka://127.0.0.1:1", "app-state-changelog")
+    rows: dict[int, dict[bytes, bytes | None]] = {0: {b"0|seen_events|%05d" % n: None for n in range(5000)}}
+
+    async def run() -> list[int]:
+        writer._producer = producer = _Producer()
+        batches: list[_Batch] = []
+        create = producer.create_batch
+
+        def tracked() -> _Batch:
+            batches.append(create())
+            return batches[-1]
+
+        producer.create_batch = tracked  # type: ignore[method-assign]
+        seen: list[int] = []
+
+        async def other_work() -> None:
+            while True:
+                seen.append(sum(len(batch.records) for batch in batches))
+                await asyncio.sleep(0)
+
+        other = asyncio.create_task(other_work())
+        await asyncio.sleep(0)
+        await writer.write(rows)
+        other.cancel()
+        return seen
+
+    seen = asyncio.run(run())
+    assert len([count for count in seen if 0 < count < 5000]) >= 4
