@@ -269,7 +269,8 @@ def test_a_checkpoints_collection_counts_against_its_sweeps_budget(monkeypatch: 
     assert budgets == [pytest.approx(0.005), 0.0, None]
 
 
-def test_the_process_sends_a_checkpoints_rows_before_it_sweeps(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_process_sends_a_checkpoints_rows_before_it_sweeps(monkeypatch: pytest.MonkeyPatch,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
     """`serve` answers a checkpoint with its rows, then sweeps, then reads the next request:
     the worker writes the rows meanwhile, and no event is applied between the two. A sweep
     that raises is logged and the next request is answered."""
@@ -285,7 +286,9 @@ def test_the_process_sends_a_checkpoints_rows_before_it_sweeps(monkeypatch: pyte
     requests = b"".join(_framed(request) for request in [("checkpoint", 0.025), ("checkpoint", None),
                                                           ("context", "site", "DP-1", 0.0)])
     monitors = Monitors(Settings(kafka=KafkaSettings(partitions=1)), None, {})
-    detection_process.serve(io.BytesIO(requests), replies, monitors)
+    with caplog.at_level(logging.ERROR, "aidmon.worker"):
+        detection_process.serve(io.BytesIO(requests), replies, monitors)
+    assert "failed after a reply" in caplog.text and "a broken sweep" in caplog.text
     answers = _unframed(replies.getvalue())
     assert len(answers) == 3 and answers[0] == {} and answers[1] == {}
     assert not isinstance(answers[2], detection_process.Failed)
