@@ -9,10 +9,10 @@ DEMO   := out/demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	scripts/retry.sh $(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	scripts/retry.sh $(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 ## demo: install, then run the live demo: a local Kafka broker, a worker and the synthetic stream
