@@ -5,7 +5,9 @@ detector it feeds (`streams.worker.lanes`), and the heartbeat's ticks and idle m
 every partition. Sending each as a message of its own cost a producer round and a consumer
 round per item, several times the detectors' work; the `Outbox` gathers them per
 partition, in order, and sends each partition's items as one message when `route`
-flushes it (every `FLUSH_SECONDS`, and as soon as a batch is full). The messages of
+flushes it (`Outbox.due`: `FLUSH_SECONDS` after the last flush while a backlog is read,
+within `CAUGHT_UP_SECONDS` once nothing more waits to be read, and as soon as a batch is
+full). The messages of
 aid.events.v1 whose items it holds are acknowledged once those items were handed to the
 producer, which Faust flushes before it commits offsets.
 
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import json
 import struct
+import time
+from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
 from schemas.exceptions import WorkerError
@@ -31,7 +35,8 @@ from schemas.exceptions import WorkerError
 MAGIC = b"AIDLANES1"
 MAX_BATCH_BYTES = 512 * 1024  # a message stays well under Kafka's 1 MB default
 MAX_BATCH_ITEMS = 2000
-FLUSH_SECONDS = 0.05  # how long an item may wait for its batch: a twentieth of a second of latency
+FLUSH_SECONDS = 0.05  # how long an item may wait for its batch while a backlog is read
+CAUGHT_UP_SECONDS = 0.01  # how long it waits once nothing more is left to read (a batch would only add latency)
 
 LaneKind = Literal["event", "tick", "idle"]
 
@@ -80,7 +85,9 @@ def decode_batch(value: bytes) -> list[LaneItem]:
 class Outbox:
     """Items waiting for their partition's next lanes message."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._taken_at = clock()
         self._items: dict[int, list[LaneItem]] = {}
         self._bytes: dict[int, int] = {}
         self._ready: list[tuple[int, bytes]] = []  # full batches, encoded, in order
@@ -107,6 +114,13 @@ class Outbox:
         """A batch is full: send it without waiting for the next flush."""
         return bool(self._ready)
 
+    def due(self, caught_up: Callable[[], bool]) -> bool:
+        """Time to flush: `FLUSH_SECONDS` have passed since the last one, or items wait and
+        nothing more is left to read (`caught_up()`). While a backlog is read, items wait
+        for fuller batches (each lanes message costs a producer, a consumer and a detection
+        round); once caught up, waiting for a batch only adds latency."""
+        return self._clock() - self._taken_at >= FLUSH_SECONDS or (len(self) > 0 and caught_up())
+
     def hold(self, event: Any) -> None:
         """Acknowledge `event` (a Faust event) once what it queued here has been sent."""
         self._held.append(event)
@@ -114,6 +128,7 @@ class Outbox:
     def take(self) -> tuple[list[tuple[int, bytes]], list[Any]]:
         """Every lanes message to send now, as (partition, value), oldest first per
         partition, and the events to acknowledge once they are sent."""
+        self._taken_at = self._clock()
         for partition in list(self._items):
             self._seal(partition)
         out, self._ready = self._ready, []

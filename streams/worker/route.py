@@ -4,7 +4,7 @@
 each message in (`streams.worker.intake`): decoded and validated once, rejected whole or
 queued, pseudonymised, for the partition of <app>-lanes that keeps the state of each
 detector it feeds, marked with its source partition. The `Outbox` sends each partition's
-queue as one lanes message every `FLUSH_SECONDS` or when a batch is full; a message of
+queue as one lanes message when due (`Outbox.due`) or when a batch is full; a message of
 aid.events.v1 is acknowledged once its items were sent. Every `tick_seconds` the heartbeat
 queues, for every lanes partition, how far each source partition has got, and that a
 source quiet for `idle_seconds` with nothing left to read is idle: the watermark of each
@@ -27,7 +27,7 @@ from streams.kafka.topics import EVENTS
 from streams.worker.alignment import ahead
 from streams.worker.context import WorkerContext
 from streams.worker.intake import reject, take_in
-from streams.worker.outbox import FLUSH_SECONDS, LaneItem
+from streams.worker.outbox import CAUGHT_UP_SECONDS, LaneItem
 
 log = logging.getLogger("aidmon.worker")
 
@@ -69,18 +69,20 @@ async def flush(ctx: WorkerContext) -> None:
 
 
 async def send_lanes(ctx: WorkerContext) -> None:
-    """The outbox task: every `FLUSH_SECONDS` the outbox is sent, and every `tick_seconds`
-    the heartbeat is queued first. (Not Faust timers: they warn at every round that takes
-    longer than its interval, which a busy worker's often do.)"""
+    """The outbox task: the outbox is sent when due (`Outbox.due`: every `FLUSH_SECONDS`
+    while a backlog is read, within `CAUGHT_UP_SECONDS` when nothing more waits), and
+    every `tick_seconds` the heartbeat is queued first. (Not Faust timers: they warn at
+    every round that takes longer than its interval, which a busy worker's often do.)"""
     tick_seconds = ctx.settings.kafka.tick_seconds
     next_beat = time.monotonic()
     while True:
-        await asyncio.sleep(FLUSH_SECONDS)
+        await asyncio.sleep(CAUGHT_UP_SECONDS)
         try:
             if time.monotonic() >= next_beat:
                 next_beat = time.monotonic() + tick_seconds
                 heartbeat(ctx)
-            await flush(ctx)
+            if ctx.outbox.due(lambda: all_caught_up(ctx)):
+                await flush(ctx)
         except Exception:  # the task must go on; what was not sent stays unacknowledged
             log.exception("sending the lanes failed")
 
@@ -142,6 +144,11 @@ def caught_up(ctx: WorkerContext, tp: TP) -> bool:
         committed = getattr(consumer, "_committed_offset", {}).get(tp)  # Faust's record of where it resumed
         position = committed if committed is not None else 0
     return highwater is not None and position >= highwater
+
+
+def all_caught_up(ctx: WorkerContext) -> bool:
+    """Every assigned partition of aid.events.v1 is caught up (`caught_up`)."""
+    return all(caught_up(ctx, tp) for tp in ctx.app.consumer.assignment() if tp.topic == EVENTS)
 
 
 def _broadcast(ctx: WorkerContext, item: LaneItem) -> None:

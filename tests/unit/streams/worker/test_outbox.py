@@ -8,6 +8,7 @@ import pytest
 
 from schemas.exceptions import WorkerError
 from streams.worker.outbox import (
+    FLUSH_SECONDS,
     MAX_BATCH_BYTES,
     MAX_BATCH_ITEMS,
     LaneItem,
@@ -79,3 +80,23 @@ def test_a_full_batch_is_sealed_and_no_message_grows_past_the_limit() -> None:
         outbox.add(4, LaneItem("tick", "events-4", (), None, float(n)))
     assert outbox.full and [len(decode_batch(v)) for _, v in outbox.take()[0]] == [MAX_BATCH_ITEMS]
 
+
+
+def test_the_outbox_is_due_at_once_when_caught_up_and_after_a_while_otherwise() -> None:
+    """While a backlog is read, items wait `FLUSH_SECONDS` for fuller batches; once nothing
+    more is left to read, they go at the next look. An empty outbox is not due early."""
+    now = [100.0]
+    outbox = Outbox(clock=lambda: now[0])
+    assert not outbox.due(lambda: True)  # nothing waits
+    outbox.add(1, _event(1))
+    assert outbox.due(lambda: True)
+    assert not outbox.due(lambda: False)
+    now[0] += FLUSH_SECONDS - 0.001
+    assert not outbox.due(lambda: False)
+    now[0] += 0.002
+    assert outbox.due(lambda: False)
+    outbox.take()
+    outbox.add(2, _event(2))
+    assert not outbox.due(lambda: False)  # the wait starts again at each flush
+    now[0] += FLUSH_SECONDS + 0.001
+    assert outbox.due(lambda: False)
