@@ -11,9 +11,10 @@ import pytest
 
 import agents.chunks
 import agents.distribution
+import agents.monitor
 from agents.config import DetectorConfig
 from agents.monitor import Monitor
-from streams.worker.table_store import CHUNK_BYTES, PartitionStores, dump_state, load_state
+from streams.worker.table_store import CHUNK_BYTES, PartitionStores, dump_state, load_state, write_order
 from tests import support as s
 
 
@@ -42,6 +43,28 @@ def test_nothing_reaches_the_table_before_a_checkpoint_and_everything_after() ->
     assert stores.checkpoint(write) == len(set(written)) == len(written)
     assert all(key.startswith(b"2|") for key in table)
     assert stores.pending == 0
+
+
+def test_a_checkpoint_writes_its_keys_in_write_order() -> None:
+    """Timers and alerts first, then parts, records and deletions, and the events seen and
+    the clock last, whatever order they changed in (a partition number of two digits too)."""
+    table: dict[bytes, bytes | None] = {}
+    stores = PartitionStores(table, 12)
+    names = ["monitor", "transit_loss", "timers", *sorted(agents.monitor.PARTS), "seen_events", "alerts"]
+    for i, name in enumerate(names):
+        stores(name)[f"k{i}"] = {"n": i}
+    stores.checkpoint(table.__setitem__)
+    for i, name in enumerate(reversed(names)):  # deletions of some, changes of the others
+        store = stores(name)
+        if i % 2:
+            del store[f"k{len(names) - 1 - i}"]
+        else:
+            store[f"k{len(names) - 1 - i}"] = {"n": -i}
+    written: list[tuple[bytes, bytes | None]] = []
+    stores.checkpoint(lambda key, data: written.append((key, data)))
+    ranks = [write_order(row) for row in written]
+    assert len(written) == len(names) and ranks == sorted(ranks) and len(set(ranks)) >= 4
+    assert all(key.startswith(b"12|") for key, _ in written)
 
 
 def test_a_new_monitor_on_the_same_table_takes_over_where_the_last_checkpoint_was() -> None:
