@@ -7,9 +7,8 @@ round per item, several times the detectors' work; the `Outbox` gathers them per
 partition, in order, and sends each partition's items as one message when `route`
 flushes it (`Outbox.due`: `FLUSH_SECONDS` after the last flush while a backlog is read,
 within `CAUGHT_UP_SECONDS` once nothing more waits to be read, and as soon as a batch is
-full). The messages of
-aid.events.v1 whose items it holds are acknowledged once those items were handed to the
-producer, which Faust flushes before it commits offsets.
+full). The messages of aid.events.v1 whose items it holds are acknowledged once those
+items were handed to the producer, which Faust flushes before it commits offsets.
 
 A lanes message is framed, not JSON, so that an event's bytes travel as they are:
 

@@ -81,7 +81,6 @@ def test_a_full_batch_is_sealed_and_no_message_grows_past_the_limit() -> None:
     assert outbox.full and [len(decode_batch(v)) for _, v in outbox.take()[0]] == [MAX_BATCH_ITEMS]
 
 
-
 def test_the_outbox_is_due_at_once_when_caught_up_and_after_a_while_otherwise() -> None:
     """While a backlog is read, items wait `FLUSH_SECONDS` for fuller batches; once nothing
     more is left to read, they go at the next look. An empty outbox is not due early."""
