@@ -25,6 +25,7 @@ and a few standard ones: the changelog is internal, but it is not trusted to run
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -170,7 +171,15 @@ class PartitionStore(MutableMapping[str, Any]):
 def write_order(row: tuple[bytes, Any]) -> int:
     """A changed key's place in a checkpoint: by its store's rank (`agents.monitor.write_rank`)."""
     key, value = row
-    return write_rank(key.split(b"|", 2)[1].decode("utf-8"), value is None)
+    start = key.index(b"|") + 1
+    return _store_rank(key[start:key.index(b"|", start)], value is None)
+
+
+@functools.lru_cache(maxsize=256)
+def _store_rank(store: bytes, deleted: bool) -> int:
+    """`write_rank` of a store named in a table key, looked up once per store (a checkpoint
+    sorts thousands of keys of a dozen stores while detection waits)."""
+    return write_rank(store.decode("utf-8"), deleted)
 
 
 class PartitionStores:
@@ -195,19 +204,9 @@ class PartitionStores:
         """Write every changed key (pickled, or None when deleted), and delete the chunks
         its previous version no longer needs; return how many keys changed. (It runs while
         detection waits: a plain value over a plain one, nearly every key, takes the
-        shortest path, and each store's rank is looked up once.)"""
-        table, start = self._table, len(f"{self._partition}|")
-        ranks: dict[tuple[bytes, bool], int] = {}
-
-        def order(row: tuple[bytes, Any]) -> int:
-            key, value = row
-            store = (key[start:key.index(b"|", start)], value is None)
-            rank = ranks.get(store)
-            if rank is None:
-                rank = ranks[store] = write_rank(store[0].decode("utf-8"), store[1])
-            return rank
-
-        dirty = sorted(self._dirty.items(), key=order)  # a checkpoint cut short stays consistent
+        shortest path.)"""
+        table = self._table
+        dirty = sorted(self._dirty.items(), key=write_order)  # a checkpoint cut short stays consistent
         self._dirty.clear()
         for key, value in dirty:
             header = table.get(key)
