@@ -178,8 +178,9 @@ def write_order(row: tuple[bytes, Any]) -> int:
 @functools.lru_cache(maxsize=256)
 def _store_rank(store: bytes, deleted: bool) -> int:
     """`write_rank` of a store named in a table key, looked up once per store (a checkpoint
-    sorts thousands of keys of a dozen stores while detection waits)."""
-    return write_rank(store.decode("utf-8"), deleted)
+    sorts thousands of keys of a dozen stores while detection waits). A value's chunks
+    (`store\x1fchunks`) rank as their store: they are written just before its header."""
+    return write_rank(store.partition(b"\x1f")[0].decode("utf-8"), deleted)
 
 
 class PartitionStores:

@@ -172,6 +172,22 @@ def test_a_large_record_is_written_in_chunks_and_read_back_whole() -> None:
     assert list(fresh) == ["DP-MBERA"]
 
 
+def test_a_large_part_keeps_its_chunks_before_its_header_when_sorted_again() -> None:
+    """The changelog writer sorts a checkpoint's rows by `write_order` again: a chunked value
+    of a store of parts (which ranks before the detectors' records) still has its chunks
+    written before the header that names them."""
+    table: dict[bytes, bytes] = {}
+    written: list[tuple[bytes, bytes | None]] = []
+    stores = PartitionStores(table, 4)
+    stores("transit_loss")["SHP-1"] = {"n": 1}
+    stores(sorted(agents.monitor.PARTS)[0])["big"] = [f"tok_{i:020d}" for i in range(30_000)]
+    stores.checkpoint(lambda key, data: written.append((key, data)))
+    again = [key for key, _ in sorted(written, key=write_order)]
+    chunks = [i for i, key in enumerate(again) if b"\x1fchunks|" in key]
+    header = again.index(f"4|{sorted(agents.monitor.PARTS)[0]}|big".encode())
+    assert len(chunks) >= 2 and max(chunks) < header < again.index(b"4|transit_loss|SHP-1")
+
+
 def test_rewriting_or_deleting_a_chunked_record_leaves_no_stale_chunk() -> None:
     """A new version replaces the old chunks; a small one or a deletion removes them all."""
     table: dict[bytes, bytes] = {}
