@@ -32,7 +32,8 @@ class Usage:
     rss_bytes: int  # VmRSS summed over the tree
 
 
-def _stat(pid: int) -> list[str] | None:
+def stat_fields(pid: int) -> list[str] | None:
+    """/proc/PID/stat from its third field (the state) on; None once the process is gone."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -40,10 +41,11 @@ def _stat(pid: int) -> list[str] | None:
     return text[text.rfind(")") + 2:].split()  # fields from the 3rd (state) on
 
 
-def _tree(root: int) -> list[int]:
+def process_tree(root: int) -> list[int]:
+    """`root` and every process below it."""
     parents: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
+        if entry.name.isdigit() and (fields := stat_fields(int(entry.name))) is not None:
             parents.setdefault(int(fields[1]), []).append(int(entry.name))
     found, todo = [], [root]
     while todo:
@@ -66,8 +68,8 @@ def _status_kib(pid: int, field: str) -> int:
 def usage(root: int) -> Usage:
     """CPU and memory of `root` and every process below it, now."""
     ticks, peak, rss = 0, 0, 0
-    for pid in _tree(root):
-        fields = _stat(pid)
+    for pid in process_tree(root):
+        fields = stat_fields(pid)
         if fields is not None:
             ticks += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
             peak += _status_kib(pid, "VmHWM")

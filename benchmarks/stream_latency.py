@@ -45,6 +45,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from cpu_share import CpuShare
 from path_latency import read as read_path
 from stream_data import Message, make_slice
 from stream_kafka import ALERTS, end_offsets, publish_paced, read_alert_records
@@ -71,6 +72,7 @@ class Latency:
     leading: int = 0  # alert versions whose latest evidence came in the lead-in
     slowest: list[tuple[float, str, float]] = field(default_factory=list)  # (ms, typology, s into the phase)
     path_ms: list[float] = field(default_factory=list)  # the measured part's events, to a bare consumer
+    cpu: str = ""  # the cores each process used over the phase (`cpu_share`)
 
     def render(self) -> str:
         head = (f"event-to-alert paced at {self.rate:,.0f} events/s ({self.events:,} events in {self.seconds:.1f} s,"
@@ -99,6 +101,8 @@ class Latency:
             lines.append(f"    the path alone (publisher, broker and a bare aiokafka consumer in a process of its own,"
                          f" the same {len(path):,} events): p50 {percentile(path, 0.5):,.0f} ms, p99"
                          f" {percentile(path, 0.99):,.0f} ms, max {max(path):,.0f} ms")
+        if self.cpu:
+            lines.append(self.cpu)
         return "\n".join(lines)
 
 
@@ -119,17 +123,21 @@ def prepare(mix: str, rate: float, seconds: float, seed: int, mark: str, lead_se
 
 
 def measure(bootstrap: str, worker: Child, messages: list[Message], rate: float, seconds: float,
-            timeout: float, lead_seconds: float = 0.0, path: bool = False) -> Latency:
-    """Publish `messages` paced at `rate`, wait for the worker, match alerts to events."""
+            timeout: float, lead_seconds: float = 0.0, path: bool = False, broker: int | None = None) -> Latency:
+    """Publish `messages` paced at `rate`, wait for the worker, match alerts to events; the
+    cores the worker, the `broker` (its pid) and the publisher used meanwhile."""
     lead = min(len(messages) - 1, round(rate * lead_seconds))
     measured = min(len(messages), lead + round(rate * seconds))
     start = end_offsets(bootstrap, ALERTS)
     path_file = worker.log.with_name(f"path-{rate:.0f}.txt")
     watch = start_path_watch(bootstrap, path_file) if path else None
+    cpu = CpuShare(worker.process.pid, broker)
     try:
+        cpu.start()
         sent = publish_paced(bootstrap, messages, rate)
         took = (sent[measured - 1] - sent[lead]) / 1000
         _, lag = wait_lag_zero(bootstrap, worker, timeout)
+        cpu.stop()
         time.sleep(AFTER_CAUGHT_UP_SECONDS)
     finally:
         if watch is not None:
@@ -140,7 +148,7 @@ def measure(bootstrap: str, worker: Child, messages: list[Message], rate: float,
     window, last = {m.event_id for m in messages[lead:measured]}, sent[measured - 1]
     early = {m.event_id for m in messages[:lead]}
     result = Latency(rate, measured - lead, took, sum(lag.values()), lead_seconds=lead_seconds,
-                     path_ms=read_path(path_file, sent[lead], sent[measured - 1]) if path else [])
+                     path_ms=read_path(path_file, sent[lead], sent[measured - 1]) if path else [], cpu=cpu.render())
     for stamp, alert, headers in read_alert_records(bootstrap, start):
         mine = [(stamps[e["event_id"]], e["event_id"]) for e in alert.get("evidence", ()) if e["event_id"] in stamps]
         if not mine:

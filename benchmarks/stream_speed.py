@@ -28,7 +28,9 @@ started in a temporary directory and stopped at the end, also on Ctrl-C or failu
 4. event-to-alert latency at 500 and then 2,000 events/s paced, on the events of the
    stream's next quarter (`--paced-slice year-later`: on slices a year later each, which
    make the worker forget all it holds at once; `stream_latency.py` says how it is
-   computed), then the worker's peak memory (VmHWM of its process);
+   computed; each also prints the cores the worker's two processes, the broker and the
+   publisher used over it, and how busy the machine's cores were: `cpu_share.py`), then
+   the worker's peak memory (VmHWM of its process);
 5. the same events as CloudEvents JSON batches (`application/cloudevents-batch+json`, 500
    events a message, keyed by the first one's subject) read by a second worker with a fresh
    app id from where the batches begin (a worker that rejected every batch to
@@ -48,8 +50,9 @@ Beside this file: `stream_data` (the stream as messages, batches, paced slices, 
 `stream_kafka` (the broker, publishing, the bare consumer, offsets, the alerts topic),
 `stream_procs` (the worker and floor processes, first event, lag, memory),
 `stream_latency` (the paced phases), `stream_report` (the figures and their print-out),
-`faust_floor` (the minimal Faust agent) and `path_latency` (with `--path-latency`, a bare
-consumer beside the worker in the paced phases: the latency of the path alone).
+`faust_floor` (the minimal Faust agent), `cpu_share` (who had the cores in a paced phase)
+and `path_latency` (with `--path-latency`, a bare consumer beside the worker in the paced
+phases: the latency of the path alone).
 """
 
 from __future__ import annotations
@@ -79,6 +82,8 @@ from stream_kafka import (
 from stream_latency import measure, prepare, slice_size
 from stream_procs import Child, metric_by_label, start_floor, start_worker, wait_first_event, wait_lag_zero
 from stream_report import Figures, Run, mib, render, summary
+
+from streams.dev.local_broker import running_broker
 
 PACED = ((500.0, 2013, "B"), (2000.0, 2014, "C"))  # events/s, the year-later slice's seed (and year), its id mark
 START_UP_TIMEOUT = 180.0
@@ -204,7 +209,8 @@ def run_mix(mix: str, shipments: int, args: argparse.Namespace, work: Path) -> F
             for messages, (rate, _, _) in zip(slices, paced, strict=True):
                 with figures.phase(f"paced at {rate:,.0f}/s"):
                     figures.latencies.append(measure(bootstrap, worker, messages, rate, args.paced_seconds,
-                                                     args.paced_timeout, args.lead_seconds, args.path_latency))
+                                                     args.paced_timeout, args.lead_seconds, args.path_latency,
+                                                     running_broker(work / "broker")))
                 say(figures.latencies[-1].render())
         else:
             say("alerts against replay, latency: skipped (the worker had not caught up)")

@@ -1,0 +1,43 @@
+"""The streaming benchmark's account of who had the cores during a paced phase."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from tests.paths import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))  # the benchmarks import each other by module name
+
+from cpu_share import CpuShare
+from season_probe import process_tree
+
+BUSY = "import time\nend = time.monotonic() + 30\nwhile time.monotonic() < end: pass\n"
+
+
+def test_a_busy_worker_and_its_busy_child_are_counted_apart_and_an_idle_broker_is_not() -> None:
+    """A "worker" that spins and has a spinning child, beside a "broker" that sleeps: each
+    spinner shows most of a core (the machine allowing), the sleeper next to none."""
+    spawn_child = f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', {BUSY!r}])\n{BUSY}"
+    worker = subprocess.Popen([sys.executable, "-c", spawn_child])
+    broker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(0.5)  # the child started
+        share = CpuShare(worker.pid, broker.pid)
+        share.start()
+        time.sleep(1.5)
+        share.stop()
+    finally:
+        for pid in process_tree(worker.pid)[1:]:
+            os.kill(pid, signal.SIGKILL)
+        for process in (worker, broker):
+            process.kill()
+            process.wait()
+    cores = {name: seconds / share.wall for name, seconds in share.seconds.items()}
+    assert cores["worker"] > 0.3 and cores["its detection process"] > 0.3
+    assert cores["broker"] < 0.05 and cores["publisher (this benchmark)"] < 0.3
+    assert 0 < share.busy <= 1
+    assert "worker 0." in share.render() and "busy)" in share.render()
