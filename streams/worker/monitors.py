@@ -42,6 +42,7 @@ log = logging.getLogger("aidmon.worker")
 
 RECENT_EVENTS = 4096
 SWEEP_KEYS = 1000  # changed keys after which a sweep within a budget stops until the next checkpoint
+RAISED_KEPT = 10_000  # alert ids remembered as raised beyond which those no monitor holds are dropped
 
 Position = tuple[int, int, int]  # an item's lanes partition, its message's offset, its index there
 
@@ -86,6 +87,7 @@ class Monitors:
         self._sources: dict[int, int] = {}  # partition -> how many partitions aid.events.v1 had when it came
         self._by_partition: dict[int, tuple[Monitor, PartitionStores]] = {}
         self._raised: set[str] = set()  # ids of alerts raised here or found on taking over
+        self._raised_limit = RAISED_KEPT
         self._decode = Decoder(_no_raw_identifiers)
         self._recent: OrderedDict[bytes, Event] = OrderedDict()  # the latest events decoded, by their bytes
         self._read: list[Read] = []  # lanes messages whose effects the next checkpoint writes
@@ -203,7 +205,17 @@ class Monitors:
         """Those of `alerts` not raised before (not updates, not re-sends); they count as raised now."""
         new = [alert for alert in alerts if alert.alert_id not in self._raised]
         self._raised.update(alert.alert_id for alert in new)
+        if len(self._raised) > self._raised_limit:
+            self._forget_raised()
         return new
+
+    def _forget_raised(self) -> None:
+        """Keep the ids of the alerts some monitor here still holds, and drop those the
+        retention (or a partition's new owner) took: what is remembered follows what is
+        held, not the worker's whole history. The next pass comes when it has doubled."""
+        held = {alert.alert_id for monitor, _ in self._by_partition.values() for alert in monitor.alerts()}
+        self._raised &= held
+        self._raised_limit = max(RAISED_KEPT, 2 * len(self._raised))
 
     def hold(self, read: Read) -> None:
         """`read` was applied: its effects go with the next checkpoint."""

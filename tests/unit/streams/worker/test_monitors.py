@@ -21,6 +21,7 @@ from agents.state import Store
 from schemas.events import Event
 from streams.settings import KafkaSettings, Settings
 from streams.worker import detection_process
+from streams.worker import monitors as monitors_module
 from streams.worker.detection_process import apply
 from streams.worker.lanes import partition_of, route
 from streams.worker.monitors import Applied, Monitors, Read
@@ -118,6 +119,26 @@ def test_a_partition_taken_over_sends_its_alerts_again_and_counts_them_as_raised
     again = second.apply(0, 1, [LaneItem("tick", "events-0", (), None, s.at(hours=4).timestamp())]).again
     assert [a.alert_id for a in again] == [a.alert_id for a in raised]
     assert second.first_raised(again) == []
+
+
+def test_the_alerts_remembered_as_raised_are_those_the_monitors_still_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past `RAISED_KEPT` ids, those of alerts the retention has forgotten are dropped: one
+    that came back would count as raised anew, as it would in a worker started then."""
+    monkeypatch.setattr(monitors_module, "RAISED_KEPT", 0)
+    settings = Settings(kafka=KafkaSettings(partitions=1), detectors=DetectorConfig(retention_days=2))
+    monitors = Monitors(settings, None, {})
+    old = [alert for alert, _ in _read(monitors, 0, _short_delivery()).changed.values()]
+    assert old and monitors.first_raised(old) == old
+    _read(monitors, 1, [s.tick(s.at(days=10))])
+    monitors.checkpoint()
+    monitors.sweep()  # the retention forgets the old delivery and its alert
+    later = [event for shipment in ("SHP-2", "SHP-3") for event in (
+        s.dispatch(shipment, time=s.at(days=10)),
+        s.receipt(shipment, items=[("maize", "kg", 500)], time=s.at(days=10, hours=3)))]
+    new = [alert for alert, _ in _read(monitors, 2, later).changed.values()]
+    assert len(new) == 2 and monitors.first_raised(new) == new  # 3 remembered, over twice the 1 held before
+    assert monitors.first_raised(old) == old  # forgotten, so new again
+    assert monitors.first_raised(new) == []  # still held: not raised twice
 
 
 def test_an_unknown_lanes_item_is_logged_and_skipped(caplog: pytest.LogCaptureFixture) -> None:
