@@ -36,18 +36,24 @@ class CpuShare:
 
     worker: int  # the worker's main process; its children are its detection process
     broker: int | None
+    name: str = "worker"  # how the line names `worker` (the Faust floor, in its paced phase)
+    children: str | None = "its detection process"  # and its children (None: not shown)
     seconds: dict[str, float] = field(default_factory=dict)
     wall: float = 0.0
     busy: float = 0.0  # of all the cores, 0 to 1
 
     def _sample(self) -> dict[str, float]:
-        children = [pid for pid in process_tree(self.worker) if pid != self.worker]
-        return {
-            "worker": _own_seconds(self.worker),
-            "its detection process": sum(_own_seconds(pid) for pid in children),
-            "broker": _own_seconds(self.broker) if self.broker else 0.0,
-            "publisher (this benchmark)": _own_seconds(os.getpid()),
-        }
+        sample = {self.name: _own_seconds(self.worker)}
+        if self.children is not None:
+            children = [pid for pid in process_tree(self.worker) if pid != self.worker]
+            sample[self.children] = sum(_own_seconds(pid) for pid in children)
+        sample["broker"] = _own_seconds(self.broker) if self.broker else 0.0
+        sample["publisher (this benchmark)"] = _own_seconds(os.getpid())
+        return sample
+
+    def cores(self, name: str) -> float:
+        """The cores `name` used on average over the phase (0 before `stop`)."""
+        return self.seconds.get(name, 0.0) / self.wall if self.wall else 0.0
 
     def start(self) -> None:
         self._began, self._first, self._machine = time.monotonic(), self._sample(), _machine()

@@ -67,8 +67,20 @@ def publish(bootstrap: str, messages: list[Message], batch: bool = False) -> Non
         producer.close()
 
 
-def publish_paced(bootstrap: str, messages: list[Message], rate: float) -> list[int]:
-    """The messages at `rate` a second; the Kafka timestamp (ms) each was sent with.
+def create_topic(bootstrap: str, name: str) -> None:
+    """A topic of the benchmark's own, with aid.events.v1's partitions."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=[bootstrap], client_id="stream-benchmark")
+    try:
+        admin.create_topics([NewTopic(name, num_partitions=PARTITIONS, replication_factor=1)])
+    finally:
+        admin.close()
+
+
+def publish_paced(bootstrap: str, messages: list[Message], rate: float, topic: str = EVENTS) -> list[int]:
+    """The messages at `rate` a second to aid.events.v1 (or `topic`); the Kafka timestamp
+    (ms) each was sent with.
 
     Partitions are the default partitioner's (murmur2 of the key, as any Kafka client),
     worked out before the clock starts, so a slow machine does not hold the publisher back."""
@@ -76,7 +88,7 @@ def publish_paced(bootstrap: str, messages: list[Message], rate: float) -> list[
 
     partitions = [(murmur2(m.key) & 0x7FFFFFFF) % PARTITIONS for m in messages]
     producer, stamps = _producer(bootstrap, linger_ms=2), []
-    producer.partitions_for(EVENTS)  # the topic's metadata fetched before the clock starts
+    producer.partitions_for(topic)  # the topic's metadata fetched before the clock starts
     started = time.monotonic()
     try:
         for n, (m, partition) in enumerate(zip(messages, partitions, strict=True)):
@@ -84,7 +96,7 @@ def publish_paced(bootstrap: str, messages: list[Message], rate: float) -> list[
             if ahead > 0.001:
                 time.sleep(ahead)
             stamp = int(time.time() * 1000)
-            producer.send(EVENTS, key=m.key, value=m.value, partition=partition, timestamp_ms=stamp)
+            producer.send(topic, key=m.key, value=m.value, partition=partition, timestamp_ms=stamp)
             stamps.append(stamp)
         producer.flush(timeout=300)
     finally:

@@ -73,6 +73,7 @@ class Latency:
     slowest: list[tuple[float, str, float]] = field(default_factory=list)  # (ms, typology, s into the phase)
     path_ms: list[float] = field(default_factory=list)  # the measured part's events, to a bare consumer
     cpu: str = ""  # the cores each process used over the phase (`cpu_share`)
+    worker_cores: float = 0.0  # of them, the worker's main process's
 
     def render(self) -> str:
         head = (f"event-to-alert paced at {self.rate:,.0f} events/s ({self.events:,} events in {self.seconds:.1f} s,"
@@ -148,7 +149,8 @@ def measure(bootstrap: str, worker: Child, messages: list[Message], rate: float,
     window, last = {m.event_id for m in messages[lead:measured]}, sent[measured - 1]
     early = {m.event_id for m in messages[:lead]}
     result = Latency(rate, measured - lead, took, sum(lag.values()), lead_seconds=lead_seconds,
-                     path_ms=read_path(path_file, sent[lead], sent[measured - 1]) if path else [], cpu=cpu.render())
+                     path_ms=read_path(path_file, sent[lead], sent[measured - 1]) if path else [], cpu=cpu.render(),
+                     worker_cores=cpu.cores("worker"))
     for stamp, alert, headers in read_alert_records(bootstrap, start):
         mine = [(stamps[e["event_id"]], e["event_id"]) for e in alert.get("evidence", ()) if e["event_id"] in stamps]
         if not mine:

@@ -77,11 +77,12 @@ def start_worker(bootstrap: str, app_id: str, sanctions: Path, work: Path) -> Ch
     return Child(_launch(command, env, log), app_id, log, port, time.monotonic())
 
 
-def start_floor(bootstrap: str, app_id: str, work: Path) -> Child:
-    """The minimal Faust agent (`faust_floor.py`) in its own process and group."""
+def start_floor(bootstrap: str, app_id: str, work: Path, topic: str | None = None) -> Child:
+    """The minimal Faust agent (`faust_floor.py`) in its own process and group, on
+    aid.events.v1 or `topic`."""
     log = work / f"{app_id}.log"
     command = [sys.executable, str(FLOOR), f"kafka://{bootstrap}", app_id, str(work / f"{app_id}-data"),
-               str(work / f"{app_id}.first")]
+               str(work / f"{app_id}.first"), *([topic] if topic else [])]
     return Child(_launch(command, aidmon_env(), log), app_id, log, None, time.monotonic())
 
 

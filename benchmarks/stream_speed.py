@@ -30,13 +30,16 @@ started in a temporary directory and stopped at the end, also on Ctrl-C or failu
    make the worker forget all it holds at once; `stream_latency.py` says how it is
    computed; each also prints the cores the worker's two processes, the broker and the
    publisher used over it, and how busy the machine's cores were: `cpu_share.py`), then
-   the worker's peak memory (VmHWM of its process);
+   the worker's peak memory (VmHWM of its process); with the baselines, the Faust floor then
+   reads each phase's events at its rate on a topic of its own, and the cores it used are
+   set beside the worker's main process's (`floor_paced.py`);
 5. the same events as CloudEvents JSON batches (`application/cloudevents-batch+json`, 500
    events a message, keyed by the first one's subject) read by a second worker with a fresh
    app id from where the batches begin (a worker that rejected every batch to
    aid.rejects.v1 would be reported as "not supported").
 
-`--no-baselines` skips the bare consumer and the Faust floor (step 2's first two readers),
+`--no-baselines` skips the bare consumer and the Faust floor (step 2's first two readers
+and the floor's paced phases),
 and `--paced-rates` picks some of step 4's rates: with `--events 40000 --no-batch` a run
 that measures the latency takes a few minutes instead of 15.
 
@@ -50,7 +53,8 @@ Beside this file: `stream_data` (the stream as messages, batches, paced slices, 
 `stream_kafka` (the broker, publishing, the bare consumer, offsets, the alerts topic),
 `stream_procs` (the worker and floor processes, first event, lag, memory),
 `stream_latency` (the paced phases), `stream_report` (the figures and their print-out),
-`faust_floor` (the minimal Faust agent), `cpu_share` (who had the cores in a paced phase)
+`faust_floor` (the minimal Faust agent), `cpu_share` (who had the cores in a paced phase),
+`floor_paced` (the Faust floor at a paced phase's rate)
 and `path_latency` (with `--path-latency`, a bare consumer beside the worker in the paced
 phases: the latency of the path alone).
 """
@@ -66,6 +70,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from floor_paced import floor_cores
+from floor_paced import render as render_floor
 from stream_data import DEFAULT_SHIPMENTS, Stream, as_batches, make_stream, next_quarter, replay, shipments_for
 from stream_kafka import (
     ALERTS,
@@ -218,6 +224,12 @@ def run_mix(mix: str, shipments: int, args: argparse.Namespace, work: Path) -> F
         say(f"worker peak memory (VmHWM): {mib(figures.worker.peak_mib)}; the Faust floor's: "
             f"{mib(figures.floor.peak_mib if figures.floor else None)}")
         worker.stop()
+        if args.baselines:
+            for messages, latency in zip(slices, figures.latencies, strict=False):
+                with figures.phase(f"Faust floor at {latency.rate:,.0f}/s"):
+                    cpu = floor_cores(bootstrap, work, messages, latency.rate, running_broker(work / "broker"),
+                                      args.paced_timeout)
+                say(render_floor(cpu, latency.rate, latency.worker_cores))
         if args.batch:
             with figures.phase("batch messages"):
                 figures.batch = run_batches(bootstrap, stream, work, args.batch_size, args.catch_up_timeout)

@@ -41,3 +41,26 @@ def test_a_busy_worker_and_its_busy_child_are_counted_apart_and_an_idle_broker_i
     assert cores["broker"] < 0.05 and cores["publisher (this benchmark)"] < 0.3
     assert 0 < share.busy <= 1
     assert "worker 0." in share.render() and "busy)" in share.render()
+
+
+def test_a_process_named_otherwise_and_shown_without_children_is_set_against_another() -> None:
+    """The Faust floor's paced phase: one spinning process under its own name, no children
+    line; `cores` reads its share, and the floor's line sets a worker's cores against it."""
+    from floor_paced import render
+
+    floor = subprocess.Popen([sys.executable, "-c", BUSY])
+    try:
+        time.sleep(0.3)
+        share = CpuShare(floor.pid, None, name="Faust floor", children=None)
+        share.start()
+        time.sleep(1.5)
+        share.stop()
+    finally:
+        floor.kill()
+        floor.wait()
+    assert set(share.seconds) == {"Faust floor", "broker", "publisher (this benchmark)"}
+    cores = share.cores("Faust floor")
+    assert 0.3 < cores <= 1.05 and share.cores("nobody") == 0.0
+    line = render(share, 500, 2 * cores)
+    assert "by the Faust floor reading the same events at 500/s" in line and "Faust floor 0." in line
+    assert "used 2.00 x the floor's cores" in line
