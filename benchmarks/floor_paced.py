@@ -5,8 +5,8 @@ Caught up, the worker's rate is compared with the floor's. Paced, the worker kee
 and what it costs is the CPU each event takes, most of it per message (a fetch, a hand-
 over from Faust's consumer thread, an acknowledgement), not per event's content; so each
 paced phase is followed, when the baselines run, by the floor reading the phase's events
-at the phase's rate, on a topic of its own (`FLOOR_TOPIC`: the worker's input stays what it
-published), and the line printed sets the worker's main process against it.
+at the phase's rate, on a topic of its own (`FLOOR_TOPIC` and the rate: the worker's input
+stays what it published), and the line printed sets the worker's main process against it.
 """
 
 from __future__ import annotations
@@ -27,15 +27,16 @@ def floor_cores(bootstrap: str, work: Path, messages: list[Message], rate: float
                 timeout: float) -> CpuShare:
     """The cores the floor, the broker and the publisher used while the floor read `messages`
     published at `rate` (after a warm-up) until its group's lag was 0."""
-    create_topic(bootstrap, FLOOR_TOPIC)
-    floor = start_floor(bootstrap, f"bench-floor-{rate:.0f}", work, topic=FLOOR_TOPIC)
+    topic = f"{FLOOR_TOPIC}.{rate:.0f}"
+    create_topic(bootstrap, topic)
+    floor = start_floor(bootstrap, f"bench-floor-{rate:.0f}", work, topic=topic)
     try:
-        publish_paced(bootstrap, messages[:WARM_UP], WARM_UP, topic=FLOOR_TOPIC)
+        publish_paced(bootstrap, messages[:WARM_UP], WARM_UP, topic=topic)
         wait_first_event(floor, timeout)
         wait_lag_zero(bootstrap, floor, timeout)
         cpu = CpuShare(floor.process.pid, broker, name=NAME, children=None)
         cpu.start()
-        publish_paced(bootstrap, messages[WARM_UP:], rate, topic=FLOOR_TOPIC)
+        publish_paced(bootstrap, messages[WARM_UP:], rate, topic=topic)
         wait_lag_zero(bootstrap, floor, timeout)
         cpu.stop()
     finally:
