@@ -129,13 +129,19 @@ def wait_caught_up_supervised(
     log: Path, restarts: int = 3,
 ) -> subprocess.Popen[bytes]:
     """`wait_caught_up`, restarting the worker when it stops on its own (exit status 3), as
-    its supervisor would; the worker running at the end (to stop)."""
+    its supervisor would; the worker running at the end (to stop). If it fails, the worker
+    it started is stopped first: the caller only holds the one it passed, and one left
+    running would go on into the next tests."""
     for _ in range(restarts + 1):
         try:
             wait_caught_up(broker, app_id, log=log, running=worker)
             return worker
         except WorkerStopped:
             worker = start()
+        except BaseException:
+            stop(worker)
+            raise
+    stop(worker)
     raise AssertionError(f"the worker stopped on its own {restarts + 1} times")
 
 
