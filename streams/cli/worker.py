@@ -23,6 +23,7 @@ from streams.kafka import backoff as kafka_backoff
 from streams.kafka.noise import quiet_kafka_clients
 from streams.kafka.topics import create_topics, topic_specs
 from streams.settings import Settings
+from streams.worker import commits
 
 WORKER_FAILED = 3  # the exit status of a worker that stopped on its own, to be restarted
 
@@ -39,6 +40,7 @@ def run_worker(args: argparse.Namespace, settings: Settings) -> int:
     from streams.worker.app import build_app
 
     kafka_backoff.install()  # aiokafka's clients pause between tries while the broker is away
+    commits.install()  # Faust's commits go past a gap of offsets acknowledged already
     app = build_app(settings, names, pseudonymiser, args.data_dir, args.web_port)
     # with the collector's default thresholds, a full collection walked what start-up and
     # Faust built every 10 to 30 s, stopping the worker 0.1 to 0.15 s each time
