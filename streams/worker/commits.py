@@ -2,15 +2,16 @@
 
 Faust commits a partition up to the first run of consecutive offsets in its list of
 acknowledged ones (`Consumer._new_offset`). Before that it adds the offsets of the
-partition's gaps (offsets it skipped, and the holes `streams.worker.continuity` read on
-their own) to that list, without looking at what is there. On a restart, Faust's consumer
-can hand over a batch fetched before it sought the partitions to their committed offsets
-(`streams.worker.continuity`), then the messages from the committed offset again; its
-read offset jumps, it records the jump as a gap, and the gap's offsets, acknowledged by
-`route` already, go into the list a second time. A list with each offset twice has runs
-of two: each commit then moved the partition by one or two offsets, and a group 290
-messages behind after a SIGKILL stayed behind for minutes (seen in CI: the acknowledged
-list of aid.events.v1[2] read 5333, 5334, 5334, 5335, 5335, ...).
+partition's gaps (offsets it saw its read offset jump over, and the holes
+`streams.worker.continuity` read on their own) to that list, without looking at what is
+there. On a restart, Faust's consumer can hand over a batch fetched before it sought the
+partitions to their committed offsets, then messages from the committed offset again
+(`streams.worker.continuity`): a gap recorded over offsets `route` has acknowledged
+already puts them in the list a second time. A list with each offset twice has runs of
+two: each commit then moved the partition by one or two offsets, and a group 290 messages
+behind after a SIGKILL stayed behind for minutes (seen in CI, read from the hung worker's
+consumer: its acknowledged offsets of aid.events.v1[2] were 5333, 5334, 5334, 5335,
+5335, ..., its committed offset 5333).
 
 `install` wraps `_new_offset` so that the gaps are merged first, each offset once, and
 Faust's own code then finds no duplicate.
