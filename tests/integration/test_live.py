@@ -71,15 +71,20 @@ def test_one_worker_gives_the_alerts_of_replay(fresh_kafka: str, tmp_path: Path)
 
 
 def test_a_killed_worker_loses_nothing_and_doubles_nothing(fresh_kafka: str, tmp_path: Path) -> None:
-    """Crash: SIGKILL in the middle of the stream, restart: every finding, one alert id each."""
+    """Crash: SIGKILL in the middle of the stream, restart: every finding, one alert id each.
+    The first half of the stream is published, the worker killed as the call returns (it is
+    still working through it, or has just done so and not yet judged the idle partitions),
+    the second half published while it is down: the worker restarted has the rest to read,
+    so its group cannot look caught up before it has joined."""
     config = write_config(tmp_path / "aidmon.toml", "crash")
     aidmon(fresh_kafka, "topics", "create", "--config", str(config))
+    halves = split_in_two(require(EVENTS), tmp_path)
     log = tmp_path / "worker.log"  # at INFO: rebalances, recovery and commits, should it fail
     worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log, log_level="INFO")
     try:
-        aidmon(fresh_kafka, "publish", str(require(EVENTS)), "--config", str(config))
-        time.sleep(6)  # well into the stream, not at its end
+        aidmon(fresh_kafka, "publish", str(halves[0]), "--config", str(config))
         stop(worker, hard=True)
+        aidmon(fresh_kafka, "publish", str(halves[1]), "--config", str(config))
 
         def start() -> subprocess.Popen[bytes]:
             return start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log, log_level="INFO")
@@ -94,19 +99,21 @@ def test_a_killed_worker_loses_nothing_and_doubles_nothing(fresh_kafka: str, tmp
 def test_a_killed_detection_process_stops_the_worker_with_one_line(fresh_kafka: str, tmp_path: Path) -> None:
     """The detection process killed mid-stream: the worker says so in one line, no
     traceback, and exits 3; restarted (the lanes backlog it left behind met on every
-    partition), it gives replay's alerts."""
+    partition, and the second half of the stream published meanwhile), it gives replay's
+    alerts."""
     config = write_config(tmp_path / "aidmon.toml", "child")
     aidmon(fresh_kafka, "topics", "create", "--config", str(config))
+    halves = split_in_two(require(EVENTS), tmp_path)
     log = tmp_path / "worker.log"
     worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log)
     try:
         [child] = detection_processes(worker.pid)
-        aidmon(fresh_kafka, "publish", str(require(EVENTS)), "--config", str(config))
-        time.sleep(3)
+        aidmon(fresh_kafka, "publish", str(halves[0]), "--config", str(config))
         os.kill(child, signal.SIGKILL)
         assert worker.wait(timeout=60) == 3, "the worker went on without its detection process, or exited 0"
         said = log.read_text(errors="replace")
         assert said.count("the detection process has ended") == 1 and "Traceback" not in said, said[-3000:]
+        aidmon(fresh_kafka, "publish", str(halves[1]), "--config", str(config))
 
         def start() -> subprocess.Popen[bytes]:
             return start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w", log, log_level="INFO")
@@ -116,6 +123,15 @@ def test_a_killed_detection_process_stops_the_worker_with_one_line(fresh_kafka: 
     finally:
         stop(worker)
     assert_same_alerts_as_replay(live, config, tmp_path)
+
+
+def split_in_two(events: Path, folder: Path) -> tuple[Path, Path]:
+    """The first and the second half of the lines of `events`, as two files in `folder`."""
+    lines = events.read_text(encoding="utf-8").splitlines(keepends=True)
+    first, second = folder / "first.jsonl", folder / "second.jsonl"
+    first.write_text("".join(lines[: len(lines) // 2]), encoding="utf-8")
+    second.write_text("".join(lines[len(lines) // 2:]), encoding="utf-8")
+    return first, second
 
 
 def detection_processes(worker: int, timeout: float = 30) -> list[int]:
