@@ -55,6 +55,10 @@ class KafkaSettings(BaseModel):
     tick_seconds: float = Field(
         default=0.1, gt=0, description="how often partitions' progress is broadcast (it paces the watermark)"
     )
+    session_timeout_seconds: float = Field(
+        default=10.0, ge=6, le=1800, description="how long the group waits for a worker that stopped answering "
+        "(killed, or cut off) before its partitions go to the others or to its restart",
+    )
     read_ahead_hours: float = Field(
         default=24.0, ge=0, description="how far in event time a partition of aid.events.v1 is read ahead of the "
         "slowest one with messages left before it waits (0: never); the state holds the retention plus this",

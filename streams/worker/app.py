@@ -93,6 +93,9 @@ def _make_app(settings: Settings, data_dir: Path, web_port: int | None) -> faust
         topic_partitions=kafka.partitions,
         topic_replication_factor=1,
         consumer_auto_offset_reset="earliest",  # a new group misses nothing published before it
+        # Faust's 60 s held a killed worker's partitions for a minute; heartbeats a third of it at most
+        broker_session_timeout=kafka.session_timeout_seconds,
+        broker_heartbeat_interval=min(3.0, kafka.session_timeout_seconds / 3),
         table_standby_replicas=0,
         producer_acks=-1,
         # Agents acknowledge their own messages: `detect` after a checkpoint, `deliver` once the
