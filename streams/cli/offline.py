@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from schemas.export import export_schemas
-from streams.bootstrap import collector_paused, make_monitor, make_pseudonymiser, tune_garbage_collector
-from streams.replay import Replay
 from streams.settings import load_settings
 
 log = logging.getLogger("aidmon")
@@ -55,6 +53,11 @@ def add_offline_commands(commands: Any) -> None:
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    # imported here, not at the top: the monitor brings shapely and numpy, a quarter of a
+    # second that every other command of `aidmon` would pay at its start
+    from streams.bootstrap import collector_paused, make_monitor, make_pseudonymiser, tune_garbage_collector
+    from streams.replay import Replay
+
     settings = load_settings(args.config)
     log.debug("settings: %s", json.dumps(settings.redacted(), sort_keys=True))
     monitor = make_monitor(settings, args.sanctions)
