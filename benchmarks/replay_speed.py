@@ -9,8 +9,8 @@ process whose peak memory is read from the kernel. Both are timed in CPU seconds
 their own process, which other work on a shared machine disturbs less than wall time.
 Prints each round's ratio (the two runs of a round are next to each other in time, so
 the machine's speed changes them alike), their median, and the best rate of each; the
-target is a ratio of at least 0.25 and a peak under 1.5 GiB. Nothing is asserted: the
-figures are read, not tested.
+target is a ratio of at least 0.3 (issue "A season"; 0.25 before it) and a peak under
+1.5 GiB. Nothing is asserted: the figures are read, not tested.
 """
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ def bare_json_loads(path: Path) -> float:
 def replay_in_child(path: Path, sanctions: Path, out: Path) -> tuple[float, int]:
     """CPU seconds of a full `aidmon replay` in a child process (imports excluded), and
     its peak RSS in bytes."""
-    code = (
-        "import sys, time; from streams.cli.main import main; t = time.process_time(); "
+    code = (  # the modules replay imports when it starts (the monitor's) are imported before the clock too
+        "import sys, time; from streams.cli.main import main; import streams.bootstrap, streams.replay; "
+        "t = time.process_time(); "
         "rc = main(sys.argv[1:]); print('SECONDS', time.process_time() - t, file=sys.stderr); sys.exit(rc)"
     )
     args = [
@@ -96,7 +97,7 @@ def main() -> int:
         print(f"best json.loads: {base_rate:,.0f} lines/s")
         print(f"best replay:     {replay_rate:,.0f} lines/s")
         print(f"ratio replay / json.loads: {paired:.3f} median of the rounds, "
-              f"{replay_rate / base_rate:.3f} best against best (target >= 0.25)")
+              f"{replay_rate / base_rate:.3f} best against best (target >= 0.3)")
         print(f"replay peak memory: {peak / 2**20:,.0f} MiB (target < 1536 MiB)")
     return 0
 

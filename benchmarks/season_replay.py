@@ -23,6 +23,7 @@ from stream_data import ROOT, aidmon_env
 _CHILD = """
 import sys, time
 from streams.cli.main import main
+import streams.bootstrap, streams.replay  # what replay imports when it starts, outside the measure too
 def status(field):
     return open('/proc/self/status').read().split(field + ':')[1].split()[0]
 start = status('VmRSS')
