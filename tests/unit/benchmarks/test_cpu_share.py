@@ -62,5 +62,5 @@ def test_a_process_named_otherwise_and_shown_without_children_is_set_against_ano
     cores = share.cores("Faust floor")
     assert 0.1 < cores <= 1.05 and share.cores("nobody") == 0.0
     line = render(share, 500, 2 * cores)
-    assert "by the Faust floor reading the same events at 500/s" in line and "Faust floor 0." in line
+    assert "by the Faust floor reading the same events at 500/s" in line and f"Faust floor {cores:.2f}," in line
     assert "used 2.00 x the floor's cores" in line
