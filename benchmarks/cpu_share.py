@@ -4,7 +4,8 @@ own process), and how busy all the cores were, from /proc.
 
 A paced phase's latency depends on whether the worker gets a core when an event comes:
 on a machine of two cores the publisher and the broker want one between them as well.
-This prints, for each, the cores it used on average over the phase.
+This prints, for each, the cores it used on average over the phase, and how much of the
+broker's went to the JVM's just-in-time compilers (threads named "C1/C2 CompilerThread").
 """
 
 from __future__ import annotations
@@ -16,11 +17,28 @@ from pathlib import Path
 
 from season_probe import TICKS, process_tree, stat_fields
 
+COMPILERS = "the broker's JIT compilers"  # part of the broker's figure, shown with it
+
 
 def _own_seconds(pid: int) -> float:
     """User and system CPU seconds of `pid`'s threads (not of its children)."""
     fields = stat_fields(pid)
     return 0.0 if fields is None else (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _compiler_seconds(pid: int) -> float:
+    """CPU seconds of `pid`'s just-in-time compiler threads (a JVM's), 0 for another process."""
+    seconds = 0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            if not (task / "comm").read_text().startswith(("C1 Compiler", "C2 Compiler")):
+                continue
+            text = (task / "stat").read_text()
+        except OSError:
+            continue  # a thread that ended meanwhile
+        fields = text[text.rfind(")") + 2:].split()
+        seconds += int(fields[11]) + int(fields[12])
+    return seconds / TICKS
 
 
 def _machine() -> tuple[int, int]:
@@ -48,6 +66,7 @@ class CpuShare:
             children = [pid for pid in process_tree(self.worker) if pid != self.worker]
             sample[self.children] = sum(_own_seconds(pid) for pid in children)
         sample["broker"] = _own_seconds(self.broker) if self.broker else 0.0
+        sample[COMPILERS] = _compiler_seconds(self.broker) if self.broker else 0.0
         sample["publisher (this benchmark)"] = _own_seconds(os.getpid())
         return sample
 
@@ -67,5 +86,13 @@ class CpuShare:
     def render(self) -> str:
         if not self.wall:
             return ""
-        used = ", ".join(f"{name} {seconds / self.wall:.2f}" for name, seconds in self.seconds.items())
+        parts = []
+        for name, seconds in self.seconds.items():
+            if name == COMPILERS:
+                continue
+            part = f"{name} {seconds / self.wall:.2f}"
+            if name == "broker" and self.broker:
+                part += f" (its JIT compilers {self.cores(COMPILERS):.2f})"
+            parts.append(part)
+        used = ", ".join(parts)
         return (f"    cores used over the phase ({os.cpu_count()} on this machine, {self.busy:.0%} busy): {used}")

@@ -58,9 +58,39 @@ def test_a_process_named_otherwise_and_shown_without_children_is_set_against_ano
     finally:
         floor.kill()
         floor.wait()
-    assert set(share.seconds) == {"Faust floor", "broker", "publisher (this benchmark)"}
+    assert set(share.seconds) == {"Faust floor", "broker", "the broker's JIT compilers", "publisher (this benchmark)"}
     cores = share.cores("Faust floor")
     assert 0.1 < cores <= 1.05 and share.cores("nobody") == 0.0
     line = render(share, 500, 2 * cores)
     assert "by the Faust floor reading the same events at 500/s" in line and f"Faust floor {cores:.2f}," in line
     assert "used 2.00 x the floor's cores" in line
+
+
+COMPILER = (  # a thread named as a JVM names its optimising compiler's (Linux keeps 15 characters), spinning
+    "import threading, time\n"
+    "def spin():\n"
+    "    open(f'/proc/self/task/{threading.get_native_id()}/comm', 'w').write('C2 CompilerThread0')\n"
+    f"    {BUSY.replace(chr(10), chr(10) + '    ')}\n"
+    "threading.Thread(target=spin).start()\n"
+    "time.sleep(30)\n"
+)
+
+
+def test_the_broker_s_compiler_threads_are_shown_as_part_of_its_cores() -> None:
+    """A "broker" whose only busy thread is named like a JVM's compiler: the broker's figure
+    and the compilers' are the same core, and the line shows the compilers' beside it."""
+    broker = subprocess.Popen([sys.executable, "-c", COMPILER])
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(0.5)
+        share = CpuShare(idle.pid, broker.pid)
+        share.start()
+        time.sleep(1.5)
+        share.stop()
+    finally:
+        for process in (broker, idle):
+            process.kill()
+            process.wait()
+    compilers, whole = share.cores("the broker's JIT compilers"), share.cores("broker")
+    assert compilers > 0.1 and compilers <= whole + 0.02
+    assert f"broker {whole:.2f} (its JIT compilers {compilers:.2f})," in share.render()
