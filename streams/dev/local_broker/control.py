@@ -166,6 +166,10 @@ def _broker_command(
         format_storage(data_dir, classpath)
     return [
         java, "-Xmx1g", "-Xms256m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true",
+        # the quick compiler only (C1): a broker for tests, benchmarks and demos runs minutes, and
+        # the optimising one (C2) took a third of a core for the first seconds of each new load
+        # (paced events after a backlog), beside the worker on a machine of two cores
+        "-XX:TieredStopAtLevel=1",
         *log_options(data_dir), "-cp", f"{classpath}/*", MAIN_CLASS, str(properties),
     ]
 
