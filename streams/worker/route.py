@@ -20,6 +20,7 @@ import logging
 import time
 
 import faust
+from faust.exceptions import NotReady
 from faust.types import TP, Message
 
 from schemas.exceptions import InvalidEventError
@@ -83,6 +84,8 @@ async def send_lanes(ctx: WorkerContext) -> None:
                 heartbeat(ctx)
             if ctx.outbox.due(lambda: all_caught_up(ctx)):
                 await flush(ctx)
+        except NotReady:  # the worker is stopping (its detection process ended, a signal): not a fault of its own
+            log.warning("the lanes were not sent: the producer has stopped; their events stay unacknowledged")
         except Exception:  # the task must go on; what was not sent stays unacknowledged
             log.exception("sending the lanes failed")
 
