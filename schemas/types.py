@@ -10,7 +10,7 @@ Latitude = Annotated[float, Field(ge=-90, le=90, description="WGS 84 decimal deg
 Longitude = Annotated[float, Field(ge=-180, le=180, description="WGS 84 decimal degrees")]
 Timestamp = Annotated[AwareDatetime, Field(description="RFC 3339 with an offset")]
 Identifier = Annotated[str, Field(min_length=1, max_length=128)]
-Quantity = Annotated[float, Field(gt=0)]
+Quantity = Annotated[float, Field(gt=0, le=1e15, description="at most 10^15: a finite amount in any unit")]
 Unit = Literal["kg", "mt", "l"]
 
 KG_PER_UNIT: Final[dict[Unit, float]] = {"kg": 1.0, "mt": 1000.0, "l": 1.0}
