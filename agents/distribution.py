@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
-from agents.chunks import CHUNK_SIZE, Chunk, chain, collect
+from agents.chunks import LEAF, append, collect, fold, names, place, start
 from agents.config import OverDistributionConfig
 from agents.detector import Context, Detector, timer_due
 from agents.findings import Finding
 from agents.rounds import allowed_households, crossing_of, last_service, serve
 from agents.site_record import SiteRecord, site_finding
 from agents.state import Store
-from agents.stock import DISTRIBUTION, NOTHING, RECEIPT, Excess, Line, by_commodity, fold, place_late, recount
+from agents.stock import DISTRIBUTION, MG_PER_KG, NOTHING, RECEIPT, Line, by_commodity, excess, first_excess, weigh
 from schemas.alerts import Typology
 from schemas.events import DistributionRecorded, Event, ShipmentReceived
 
@@ -27,8 +27,8 @@ class OverDistributionDetector(Detector):
     typology: ClassVar[Typology] = "over_distribution"
     consumes = frozenset({DistributionRecorded.TYPE, ShipmentReceived.TYPE})
     _served: ClassVar[str] = f"{typology}.served"  # site, round, token -> the services that were its first
-    _services: ClassVar[str] = f"{typology}.services"  # name -> an earlier chunk of a round's first services
-    _ledgers: ClassVar[str] = f"{typology}.ledgers"  # name -> an earlier chunk of a commodity's ledger
+    _services: ClassVar[str] = f"{typology}.services"  # name -> a leaf or node of a round's first services
+    _ledgers: ClassVar[str] = f"{typology}.ledgers"  # name -> a leaf or node of a commodity's ledger
     parts = (_served, _services, _ledgers)
     tables = (typology, *parts)
 
@@ -51,8 +51,8 @@ class OverDistributionDetector(Detector):
         if isinstance(event, ShipmentReceived):
             key = event.data.site_id
             record: SiteRecord = table.get(key) or SiteRecord(site_id=key)
-            for commodity, kilos in by_commodity(event.data.items).items():
-                self._move(key, record, commodity, t, RECEIPT, event.id, kilos, state, ctx)
+            for commodity, amount in by_commodity(event.data.items).items():
+                self._move(key, record, commodity, (t, RECEIPT, event.id, amount), state, ctx)
         elif isinstance(event, DistributionRecorded):
             key = event.subject
             record = table.get(key) or SiteRecord(site_id=key)
@@ -70,91 +70,70 @@ class OverDistributionDetector(Detector):
                 if moved != crossing and moved is not None:
                     record.crossings[round_id] = moved
                     record.changed = True
-            ledgers, ratio, items = record.ledgers, self.config.stock_ratio, data.items
+            ledgers, totals, ratio, items = record.ledgers, record.totals, self.config.stock_ratio, data.items
             # one item, the usual distribution: what by_commodity gives, without the dict
-            moves = ((items[0].commodity, items[0].kilograms),) if len(items) == 1 else by_commodity(items).items()
-            for commodity, kilos in moves:
-                latest = ledgers.get(commodity)
-                if latest is not None and commodity not in record.stale:
-                    _, lines = latest
-                    last_time, _, _, _, received, distributed = lines[-1]
-                    if t > last_time:  # the in-order case of _move, written out: the usual one
-                        distributed += kilos
-                        line = (t, DISTRIBUTION, event.id, kilos, received, distributed)
-                        if len(lines) < CHUNK_SIZE:
-                            lines.append(line)
+            moves = (((items[0].commodity, round(items[0].kilograms * MG_PER_KG)),) if len(items) == 1
+                     else by_commodity(items).items())
+            for commodity, amount in moves:
+                ledger = ledgers.get(commodity)
+                if ledger is not None and commodity not in record.stale:
+                    leaf = ledger[0]
+                    if t > leaf[-1][0]:  # the in-order case of _move, written out: the usual one
+                        received, distributed = totals[commodity]
+                        distributed += amount
+                        totals[commodity] = received, distributed
+                        line = (t, DISTRIBUTION, event.id, amount)
+                        if len(leaf) < LEAF:
+                            leaf.append(line)
                         else:
-                            self._push(key, record, commodity, line, state)
+                            append(state[self._ledgers], ledger, line, weigh, record.new_name)
                         if distributed > ratio * received and commodity not in record.candidates:
-                            self._candidate(key, record, commodity, line, ctx)
+                            self._candidate(key, record, commodity, t, event.id, ctx)
                         continue
-                self._move(key, record, commodity, t, DISTRIBUTION, event.id, kilos, state, ctx)
+                self._move(key, record, commodity, (t, DISTRIBUTION, event.id, amount), state, ctx)
         else:
             return []
         found = site_finding(self.config, key, record, ctx.sites.get(key))
         table[key] = record
         return found
 
-    def _push(self, key: str, record: SiteRecord, commodity: str, line: Line, state: Mapping[str, Store]) -> None:
-        """Start the commodity's next chunk with `line`, its full latest chunk going into the store."""
-        name = record.new_name()
-        state[self._ledgers][name] = record.ledgers[commodity]
-        record.ledgers[commodity] = (name, [line])
-
-    def _append(self, key: str, record: SiteRecord, commodity: str, line: Line, state: Mapping[str, Store]) -> None:
-        """Add `line` at the end of the commodity's ledger."""
-        latest = record.ledgers.get(commodity)
-        if latest is None:
-            record.ledgers[commodity] = (None, [line])
+    def _move(self, key: str, record: SiteRecord, commodity: str, line: Line, state: Mapping[str, Store],
+              ctx: Context) -> None:
+        """Add a line to the commodity's ledger and its totals. In order, the first excess
+        is looked for at once. A late line goes in its place and the running totals after it
+        change: the first excess after it is looked for once for any number of late lines,
+        when the watermark reaches the earliest of them (a timer). (A partition read ahead of
+        another brings a busy site's lines hours out of order.)"""
+        t, kind, eid, amount = line
+        ledger = record.ledgers.get(commodity)
+        if ledger is None:
+            record.ledgers[commodity] = start(line)
+        elif line[:3] > ledger[0][-1][:3]:
+            append(state[self._ledgers], ledger, line, weigh, record.new_name)
+        elif place(state[self._ledgers], ledger, line[:3], line, weigh, record.new_name):
+            self._late(key, record, commodity, line, ctx)
             return
-        _, lines = latest
-        if len(lines) < CHUNK_SIZE:
-            lines.append(line)
         else:
-            self._push(key, record, commodity, line, state)
-
-    def _move(self, key: str, record: SiteRecord, commodity: str, t: float, kind: int, eid: str, kilos: float,
-              state: Mapping[str, Store], ctx: Context) -> None:
-        """Add a line to the commodity's ledger. In order, its running totals follow from the
-        last line's and the first excess is looked for at once. A late line goes in its
-        place and makes the totals after it stale: they are counted again, once for any
-        number of late lines, when the watermark reaches the earliest of them (a timer), and
-        only then is the first excess after it looked for. (A partition read ahead of
-        another brings a busy site's lines hours out of order: counting the tail again at
-        each late line cost a quarter of the detectors' time.)"""
-        latest = record.ledgers.get(commodity)
-        stamp = (t, kind, eid)  # sorts as the ledger line would
-        if latest is None:
-            received, distributed = record.base.get(commodity, NOTHING)
-        else:
-            _, lines = latest
-            if stamp < lines[-1]:  # late (a line with the same stamp sorts after it too)
-                self._late(key, record, commodity, latest, (t, kind, eid, kilos, 0.0, 0.0), state, ctx)
-                return
-            _, _, _, _, received, distributed = lines[-1]
-        if commodity in record.stale:  # the last line's totals are stale too: counted with them
-            self._append(key, record, commodity, (t, kind, eid, kilos, 0.0, 0.0), state)
-            return
-        if kind == RECEIPT:
-            received += kilos
-        else:
-            distributed += kilos
-        line = (t, kind, eid, kilos, received, distributed)
-        self._append(key, record, commodity, line, state)
-        if distributed > self.config.stock_ratio * received and commodity not in record.candidates:
-            self._candidate(key, record, commodity, line, ctx)
-
-    def _late(self, key: str, record: SiteRecord, commodity: str, latest: Chunk, line: Line,
-              state: Mapping[str, Store], ctx: Context) -> None:
-        """Put a late line in its place: the totals from it on are stale, and what the
-        candidate or confirmed excess after it rested on may have changed."""
-        placed = place_late(state[self._ledgers], latest, record.floors.get(commodity), line,
-                            record.new_name)
-        if placed is None:
             return  # applied already
-        t, kind, eid, _, _, _ = line
+        received, distributed = record.totals.get(commodity, NOTHING)
+        if kind == RECEIPT:
+            received += amount
+        else:
+            distributed += amount
+        record.totals[commodity] = received, distributed
+        if commodity in record.stale:
+            return  # looked for from the earliest late line on, this one included
+        if distributed > self.config.stock_ratio * received and commodity not in record.candidates:
+            self._candidate(key, record, commodity, t, eid, ctx)
+
+    def _late(self, key: str, record: SiteRecord, commodity: str, line: Line, ctx: Context) -> None:
+        """A late line was put in its place: add it to the totals; the running totals from it
+        on changed, and what the candidate or confirmed excess after it rested on may have."""
+        t, kind, eid, amount = line
+        received, distributed = record.totals[commodity]
+        record.totals[commodity] = (received + amount, distributed) if kind == RECEIPT else (received,
+                                                                                             distributed + amount)
         stamp = (t, kind, eid)
-        record.ledgers[commodity] = placed
         stale = record.stale.get(commodity)
         record.stale[commodity] = stamp if stale is None else min(stale, stamp)
         for found in (record.candidates, record.excess):
@@ -164,33 +143,33 @@ class OverDistributionDetector(Detector):
                 record.changed = True
         ctx.schedule(self.typology, key, t)
 
-    def _recount(self, key: str, record: SiteRecord, state: Mapping[str, Store], ctx: Context) -> None:
-        """Count the stale running totals again, and look for the first excess after them."""
-        ledgers, names = state[self._ledgers], record.new_name
-        for commodity, start in record.stale.items():
-            latest, found = recount(ledgers, record.ledgers[commodity], record.floors.get(commodity), start,
-                                    record.base.get(commodity, NOTHING), self.config.stock_ratio,
-                                    commodity not in record.candidates, names)
-            record.ledgers[commodity] = latest
+    def _look_again(self, key: str, record: SiteRecord, state: Mapping[str, Store], ctx: Context) -> None:
+        """Look for the first excess after the earliest late line of each commodity (one
+        before it, still a candidate, stands)."""
+        for commodity, stamp in record.stale.items():
+            if commodity in record.candidates:
+                continue
+            found = first_excess(state[self._ledgers], record.ledgers[commodity], record.base.get(commodity, NOTHING),
+                                 stamp, self.config.stock_ratio)
             if found is not None:
-                self._candidate(key, record, commodity, found, ctx)
+                record.candidates[commodity] = found
+                ctx.schedule(self.typology, key, found.time)
         record.stale.clear()
 
-    def _candidate(self, key: str, record: SiteRecord, commodity: str, line: Line, ctx: Context) -> None:
-        t, _, eid, _, received, distributed = line
-        record.candidates[commodity] = Excess(t, eid, distributed, received)
+    def _candidate(self, key: str, record: SiteRecord, commodity: str, t: float, eid: str, ctx: Context) -> None:
+        record.candidates[commodity] = excess(t, eid, record.totals[commodity])
         ctx.schedule(self.typology, key, t)  # confirmed once no late receipt can undo it
 
     def expire(self, state: Mapping[str, Store], horizon: float) -> None:
         """Rounds whose last service is before `horizon` go (a crossing found in one stays);
-        the ledgers' chunks before it are folded into the totals they left (no event at or
+        the ledgers' leaves before it are folded into the totals they left (no event at or
         after `horizon` goes before them, and the watermark has passed them). Then every
-        chunk no record names any more goes, and the tokens of the rounds that went."""
+        leaf or node no record names any more goes, and the tokens of the rounds that went."""
         for _ in self.sweep(state, horizon):
             pass
 
     def sweep(self, state: Mapping[str, Store], horizon: float) -> Iterator[None]:
-        """`expire` in parts: the sites' records and the chunks first, then the tokens of
+        """`expire` in parts: the sites' records and the leaves and nodes first, then the tokens of
         the rounds that went, `SWEEP_SERVED` a part (a big camp's round has thousands). A
         token of a round that went counts as never served (`rounds.serve` reads its first
         services only with the round's head, and a round served again after `horizon` holds
@@ -203,11 +182,11 @@ class OverDistributionDetector(Detector):
         served = state[self._served]
         prefixes = {f"{site_id}\x1f{round_id}\x1f": (site_id, round_id) for site_id, round_id in gone}
         starts = tuple(prefixes)
-        names = [name for name in served if name.startswith(starts)]
+        tokens = [name for name in served if name.startswith(starts)]
         table = state[self.typology]
-        for start in range(0, len(names), SWEEP_SERVED):
+        for part in range(0, len(tokens), SWEEP_SERVED):
             yield
-            for name in names[start:start + SWEEP_SERVED]:
+            for name in tokens[part:part + SWEEP_SERVED]:
                 went = prefixes.get(name[:name.rindex("\x1f") + 1])  # a token has no separator; ids may
                 if went is None:
                     continue  # another site's or round's whose id begins as this one's
@@ -218,7 +197,7 @@ class OverDistributionDetector(Detector):
 
     def _forget_rounds(self, state: Mapping[str, Store], horizon: float) -> list[tuple[str, str]]:
         """The first part of a sweep: the rounds before `horizon` leave the sites' records,
-        the ledgers are folded, the chunks no record names go; the (site, round) that went."""
+        the ledgers are folded, the leaves and nodes no record names go; the (site, round) that went."""
         table, ledgers, services = state[self.typology], state[self._ledgers], state[self._services]
         gone: list[tuple[str, str]] = []
         chunks: set[str] = set()
@@ -229,14 +208,18 @@ class OverDistributionDetector(Detector):
                 del record.rounds[round_id]
                 gone.append((key, round_id))
                 changed = True
-            for _, latest in record.rounds.values():
-                chunks.update(chain(services, latest))
-            for commodity, latest in record.ledgers.items():
-                floor, stale = record.floors.get(commodity), record.stale.get(commodity)
-                folded = fold(ledgers, latest, floor, horizon, stale, lines)
+            for _, sequence in record.rounds.values():
+                chunks.update(names(services, sequence))
+            for commodity, ledger in record.ledgers.items():
+                stale = record.stale.get(commodity)
+                folded = fold(ledgers, ledger, (horizon,) if stale is None else min((horizon,), stale), weigh,
+                              record.new_name)
                 if folded is not None:
-                    record.floors[commodity], record.base[commodity] = folded
+                    _, received, distributed = folded
+                    before_received, before_distributed = record.base.get(commodity, NOTHING)
+                    record.base[commodity] = before_received + received, before_distributed + distributed
                     changed = True
+                lines.update(names(ledgers, ledger))
             if changed:
                 table[key] = record
         collect(services, chunks)
@@ -249,7 +232,7 @@ class OverDistributionDetector(Detector):
         if record is None:
             return []
         if record.stale:
-            self._recount(key, record, state, ctx)
+            self._look_again(key, record, state, ctx)
         for commodity, candidate in record.candidates.items():
             # confirmed once the watermark reaches the candidate's own timer (or the clock, when
             # every source is idle), whichever of the site's timers brought this call: the

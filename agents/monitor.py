@@ -99,7 +99,7 @@ def write_rank(store: str, deleted: bool) -> int:
     half-way) to leave a state from which the events after the last whole checkpoint can
     be applied again to the same findings: first timers asked for and alert versions (a
     record that holds an event applies it no second time, so it would not ask again), then
-    the parts of detectors' records kept in stores of their own (`Detector.parts`: chunks
+    the parts of detectors' records kept in stores of their own (`Detector.parts`: leaves and nodes
     never written over, indexes only added to), then the detectors' records (a record
     decides which of its parts hold, so it goes after them: cut short before it, it holds
     its old parts, all still there), then what was deleted (a timer that fired, a subject

@@ -1,12 +1,12 @@
 """The households a distribution round served at a site, and the first one beyond its caseload.
 
-A round's head, kept in its site's record, holds how many tokens it served and the latest
-of their first services (time, event id) in time order: a chunked sequence
-(`agents.chunks`) whose earlier chunks are values of the `services` store. The `served`
-store, keyed by site, round and token, holds the services that were ever the token's
-first. A distribution in time order writes the token's value and the site's record, of
-bounded sizes however many households the camp has; one that arrives late walks back over
-the chunks it goes before, and no further.
+A round's head, kept in its site's record, holds how many tokens it served and the first
+services of those tokens (time, event id) in time order: a sequence (`agents.chunks`)
+whose closed parts are values of the `services` store. The `served` store, keyed by site,
+round and token, holds the services that were ever the token's first. A distribution
+writes the token's value and the site's record, of bounded sizes however many households
+the camp has; one that arrives late also writes a few of the sequence's closed parts,
+however late it is.
 
 The head decides: a token's first service is the one of its `served` stamps that the
 round's sequence holds. `served` is written before the site's record (the checkpoint's
@@ -15,24 +15,24 @@ are applied again when their events come again, as if never seen.
 
 The crossing is the (allowed + 1)-th first service in time order. Services only come in,
 or move earlier, one at a time, so the crossing only moves earlier, to the latest service
-below it, which is in a chunk the late service walked over.
+below it.
 """
 
 from __future__ import annotations
 
-import bisect
+from typing import Any
 
-from agents.chunks import CHUNK_SIZE, Chunk, Names, from_last, push, rewrite, walk_back
+from agents.chunks import LEAF, Names, Sequence, Weight, append, count, from_last, holds, place, remove, split_at, start
 from agents.state import Store
 
 Stamp = tuple[float, str]
 """A first service: `time, event_id`."""
 
 
-RoundHead = tuple[int, Chunk]
-"""A round at a site: `households, latest`: how many households (tokens) it served, and its
-latest first services, read by unpacking. A plain tuple, built anew at each distribution:
-see `agents.state`."""
+RoundHead = tuple[int, Sequence]
+"""A round at a site: `households, firsts`: how many households (tokens) it served, and their
+first services, read by unpacking. A plain tuple, built anew at each distribution: see
+`agents.state`."""
 
 
 def allowed_households(caseload_ratio: float, caseload: int) -> int:
@@ -46,91 +46,72 @@ def serve(served: Store, services: Store, head: RoundHead | None, key: str, stam
     joined by the unit separator, as `served` names them), given the households the round
     allows and its crossing before; return its head and crossing after, or None when the
     token's first service stays as it was (nothing changes)."""
-    firsts: tuple[Stamp, ...] | None = served.get(key)
+    ever: tuple[Stamp, ...] | None = served.get(key)  # the token's services that were ever its first
     known = None
-    if firsts is not None and head is not None:
+    if ever is not None and head is not None:
         _, held = head
-        known = _first_held(services, held, firsts)
+        known = _first_held(services, held, ever)
     if known is not None and stamp >= known:
         return None
-    served[key] = (stamp,) if firsts is None or head is None else tuple(sorted({*firsts, stamp}))
-    latest: Chunk
+    served[key] = (stamp,) if ever is None or head is None else tuple(sorted({*ever, stamp}))
+    firsts: Sequence
     if head is None:
-        count, latest = 1, (None, [stamp])
+        households, firsts = 1, start(stamp)
     else:
-        count, latest = head
+        households, firsts = head
         if known is None:
-            count += 1
-        _, stamps = latest
-        if not stamp > stamps[-1]:  # late
-            latest = _place(services, latest, stamp, known, fresh)
-        elif len(stamps) < CHUNK_SIZE:  # in order, the usual case (a token served before comes before)
-            stamps.append(stamp)
+            households += 1
+        leaf = firsts[0]
+        if not stamp > leaf[-1]:  # late: in its place, the token's later first service out
+            place(services, firsts, stamp, stamp, _weigh, fresh)
+            if known is not None:
+                remove(services, firsts, known, _weigh, fresh)
+        elif len(leaf) < LEAF:  # in order, the usual case (a token served before comes before)
+            leaf.append(stamp)
         else:
-            latest = push(services, latest, stamp, fresh)
+            append(services, firsts, stamp, _weigh, fresh)
     if crossing is None:
-        if count > allowed:  # the first household beyond the caseload: found once
-            crossing = from_last(services, latest, int(count - allowed) - 1)
+        if households > allowed:  # the first household beyond the caseload: found once
+            crossing = from_last(services, firsts, int(households - allowed) - 1)
     elif stamp < crossing and (known is None or known >= crossing):
         # one more household served before the crossing: it moves back to the latest first
         # service before it (late services only; in order, nothing moves)
-        crossing = _below(services, latest, crossing)
-    return (count, latest), crossing
+        crossing = _below(services, firsts, crossing)
+    return (households, firsts), crossing
 
 
 def crossing_of(services: Store, head: RoundHead, allowed: float) -> Stamp | None:
     """The round's first service beyond `allowed` households (None while it is within them)."""
-    households, latest = head
+    households, firsts = head
     if households <= allowed:
         return None
-    crossing: Stamp = from_last(services, latest, int(households - allowed) - 1)
+    crossing: Stamp = from_last(services, firsts, int(households - allowed) - 1)
     return crossing
 
 
 def last_service(head: RoundHead) -> float:
     """The time of the round's latest first service."""
-    _, (_, stamps) = head
-    t, _ = stamps[-1]
+    _, firsts = head
+    t, _ = firsts[0][-1]
     return float(t)
 
 
-def _holds(services: Store, latest: Chunk, stamp: Stamp) -> bool:
-    _, (_, stamps) = walk_back(services, latest, stamp)[-1]
-    index = bisect.bisect_left(stamps, stamp)
-    return index < len(stamps) and stamps[index] == stamp
+def _weigh(stamps: list[Any]) -> Weight:
+    return (len(stamps),)
 
 
-def _first_held(services: Store, latest: Chunk, firsts: tuple[Stamp, ...]) -> Stamp | None:
+def _first_held(services: Store, firsts: Sequence, served: tuple[Stamp, ...]) -> Stamp | None:
     """The token's first service: the earliest of its `served` stamps the round holds."""
-    for stamp in firsts:
-        if _holds(services, latest, stamp):
+    for stamp in served:
+        if holds(services, firsts, stamp):
             return stamp
     return None
 
 
-def _place(services: Store, latest: Chunk, stamp: Stamp, known: Stamp | None, fresh: Names) -> Chunk:
-    """Put a late first service in its place, taking the token's earlier one (`known`,
-    after it, so in a chunk walked over) out; the round's latest chunk after it."""
-    walked = walk_back(services, latest, stamp)
-    _, (_, stamps) = walked[-1]
-    bisect.insort(stamps, stamp)
-    if known is not None:
-        for _, (_, held) in walked:
-            if held[0] <= known:
-                del held[bisect.bisect_left(held, known)]
-                break
-    return rewrite(services, walked, fresh)
-
-
-def _below(services: Store, latest: Chunk, crossing: Stamp) -> Stamp:
+def _below(services: Store, firsts: Sequence, crossing: Stamp) -> Stamp:
     """The latest first service before `crossing`."""
-    _, (before, stamps) = walk_back(services, latest, crossing)[-1]
-    index = bisect.bisect_left(stamps, crossing)
-    if index:
-        below: Stamp = stamps[index - 1]
-        return below
-    if before is None:
+    (earlier,), _ = split_at(services, firsts, crossing, _weigh)
+    if not earlier:
         raise LookupError("no service before the crossing")
-    _, earlier = services[before]
-    below = earlier[-1]
+    below: Stamp = from_last(services, firsts, count(firsts) - earlier)
     return below

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agents.chunks import Chunk
+from agents.chunks import Sequence
 from agents.config import OverDistributionConfig
 from agents.detector import Site
 from agents.findings import Finding, Proof
 from agents.rounds import RoundHead, Stamp
-from agents.stock import Excess, LineStamp
+from agents.stock import Excess, LineStamp, Totals
 from agents.text import kg, moment
 from schemas.events import DistributionRecorded
 
@@ -17,30 +17,30 @@ from schemas.events import DistributionRecorded
 @dataclass(slots=True)
 class SiteRecord:
     """What a site's finding rests on, and the heads of its rounds and ledgers, whose earlier
-    chunks are kept apart (`agents.rounds`, `agents.stock`): its size does not grow with the
+    parts are kept apart (`agents.rounds`, `agents.stock`): its size does not grow with the
     households served or the movements of stock."""
 
     rounds: dict[str, RoundHead] = field(default_factory=dict)
     crossings: dict[str, Stamp] = field(default_factory=dict)
     """round id -> the first service beyond the caseload limit, for rounds over it"""
-    ledgers: dict[str, Chunk] = field(default_factory=dict)  # commodity -> its ledger's latest chunk
+    ledgers: dict[str, Sequence] = field(default_factory=dict)  # commodity -> its ledger's open part
+    totals: dict[str, Totals] = field(default_factory=dict)
+    """commodity -> milligrams received and distributed so far (the folded lines' included)"""
     candidates: dict[str, Excess] = field(default_factory=dict)
     """commodity -> the first excess in the movements known so far (a late receipt may undo it)"""
     excess: dict[str, Excess] = field(default_factory=dict)
     """commodity -> a candidate confirmed once the watermark passed it"""
     changed: bool = False  # crossings or excess changed since the last finding
-    base: dict[str, tuple[float, float]] = field(default_factory=dict)
-    """commodity -> kilograms received and distributed up to its ledger's floor: the running
-    totals of the chunks the retention folded away"""
-    floors: dict[str, str] = field(default_factory=dict)  # commodity -> the latest chunk folded away
+    base: dict[str, Totals] = field(default_factory=dict)
+    """commodity -> milligrams received and distributed in the lines the retention folded away"""
     stale: dict[str, LineStamp] = field(default_factory=dict)
-    """commodity -> the first ledger line whose running totals a late line has made stale
-    (they are counted again, and the first excess looked for, before the stock is judged)"""
+    """commodity -> the earliest late line since the first excess was last looked for: it
+    is looked for again from there before the stock is judged"""
     site_id: str = ""
-    named: int = 0  # chunks of the site named so far: names are never used twice
+    named: int = 0  # leaves and nodes of the site named so far: names are never used twice
 
     def new_name(self) -> str:
-        """A new name for a chunk of the site's rounds or ledgers."""
+        """A new name for a leaf or node of the site's rounds or ledgers."""
         number = self.named
         self.named = number + 1
         return f"{self.site_id}\x1f{number}"

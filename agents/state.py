@@ -10,8 +10,8 @@ history: what grows is kept in many small values that are never written over
 No field of a tuple in a record is read by index (`insort_once` slices the time and event
 id every time-ordered record starts with). Most are `NamedTuple`s, read by name; the (time,
 event id) pairs that order things, the four kept for every position or distribution
-(`Fix`, `IndexedFix`, `Line`, `Visit`), and a round's head and a chunk of a sequence
-(`RoundHead`, `Chunk`) are plain tuples unpacked into named variables.
+(`Fix`, `IndexedFix`, `Line`, `Visit`), a round's head (`RoundHead`) and the index entries
+of a sequence (`agents.chunks`) are plain tuples unpacked into named variables.
 CPython builds a `NamedTuple` several times slower than a tuple, and its garbage collector
 stops scanning a plain tuple of numbers and strings but scans a tuple subclass at every
 full collection for as long as it lives: as `NamedTuple`s those four slowed the replay

@@ -1,36 +1,40 @@
 """A site's stock: per commodity, its receipts and distributions as a ledger in time order.
 
-A ledger is a chunked sequence (`agents.chunks`) of lines, each with the running totals
-after it. The site's record keeps the latest chunk of each commodity's ledger, whose last
-line holds the cumulative quantities received and distributed so far; earlier chunks are
-values of the `ledgers` store. A line in time order is appended to the latest chunk,
-however long the ledger is. A late line is put in its place (`place_late`) and makes the
-totals after it stale; they are counted again (`recount`) once for any number of late
-lines, from the chunk of the earliest of them on. The retention folds the chunks before
-its horizon into the totals they left (`fold`): the record names the last chunk folded
-(its floor) and keeps those totals as the ledger's base.
+A ledger is a sequence (`agents.chunks`) of lines `time, kind, event_id, milligrams`,
+weighed as `(lines, received, distributed)`. Quantities are whole milligrams, so that
+totals summed in any grouping (a worker's leaves are not replay's) are the same. The
+site's record keeps each commodity's totals so far: a line in time order adds to them, and
+is judged at once against the totals after it. A late line goes in its place, adding to
+the totals too, but the running totals after it have changed: the first excess after it
+is looked for (`first_excess`) once for any number of late lines, from the earliest of
+them on. The retention folds the leaves before its horizon away (`chunks.fold`), their
+totals kept as the ledger's base.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from agents.chunks import Chunk, Names, rewrite, walk_back
+from agents.chunks import Sequence as Ledger
+from agents.chunks import Weight, split_at
 from agents.state import Store
 from schemas.types import Item
 
 RECEIPT, DISTRIBUTION = 0, 1
-NOTHING = (0.0, 0.0)
+NOTHING = (0, 0)
+MG_PER_KG = 1_000_000
 
 LineStamp = tuple[float, int, str]
 """What orders the lines: `time, kind (RECEIPT | DISTRIBUTION), event_id`; receipts come
 first at equal times."""
 
-Line = tuple[float, int, str, float, float, float]
-"""A ledger line with the running totals after it: `time, kind, event_id, kilograms,
-received, distributed`, read by unpacking. A plain tuple: see `agents.state`."""
+Line = tuple[float, int, str, int]
+"""A ledger line: `time, kind, event_id, milligrams`, read by unpacking. A plain tuple: see
+`agents.state`."""
+
+Totals = tuple[int, int]
+"""Milligrams received and distributed."""
 
 
 class Excess(NamedTuple):
@@ -42,77 +46,57 @@ class Excess(NamedTuple):
     received: float  # kg received so far
 
 
-def by_commodity(items: Sequence[Item]) -> dict[str, float]:
-    """Kilograms per commodity of an event (a commodity listed twice is one ledger line)."""
+def excess(time: float, event_id: str, totals: Totals) -> Excess:
+    received, distributed = totals
+    return Excess(time, event_id, distributed / MG_PER_KG, received / MG_PER_KG)
+
+
+def by_commodity(items: Sequence[Item]) -> dict[str, int]:
+    """Milligrams per commodity of an event (a commodity listed twice is one ledger line)."""
     if len(items) == 1:
         item = items[0]
-        return {item.commodity: item.kilograms}
-    kilos: dict[str, float] = {}
+        return {item.commodity: milligrams(item.kilograms)}
+    amounts: dict[str, int] = {}
     for item in items:
-        kilos[item.commodity] = kilos.get(item.commodity, 0.0) + item.kilograms
-    return kilos
+        amounts[item.commodity] = amounts.get(item.commodity, 0) + milligrams(item.kilograms)
+    return amounts
 
 
-def place_late(ledgers: Store, latest: Chunk, floor: str | None, line: Line, fresh: Names) -> Chunk | None:
-    """Put a line that goes before the ledger's last one in its place, its totals (and those
-    after it) left to count; the ledger's latest chunk after it, or None when the line is
-    there already."""
-    stamp = line[:3]
-    walked = walk_back(ledgers, latest, stamp, floor)
-    _, (_, lines) = walked[-1]
-    index = bisect.bisect_left(lines, stamp)
-    if index < len(lines):
-        when, how, which, _, _, _ = lines[index]
-        if (when, how, which) == stamp:
-            return None  # applied already
-    lines.insert(index, line)
-    return rewrite(ledgers, walked, fresh)
+def milligrams(kilograms: float) -> int:
+    return round(kilograms * MG_PER_KG)
 
 
-def recount(ledgers: Store, latest: Chunk, floor: str | None, start: LineStamp, base: tuple[float, float],
-            ratio: float, look: bool, fresh: Names) -> tuple[Chunk, Line | None]:
-    """Count the running totals again from the line stamped `start` on; return the ledger's
-    latest chunk after it and, if `look`, the first line counted after which more was
-    distributed than `ratio` times what was received."""
-    walked = walk_back(ledgers, latest, start, floor)
-    _, (before, lines) = walked[-1]
-    index = bisect.bisect_left(lines, start)
-    if index:
-        _, _, _, _, received, distributed = lines[index - 1]
-    elif before is not None and before != floor:  # the line before is the last of the chunk before
-        _, earlier = ledgers[before]
-        _, _, _, _, received, distributed = earlier[-1]
-    else:
-        received, distributed = base
-    found: Line | None = None
-    for _, (_, entries) in reversed(walked):
-        for i in range(index, len(entries)):
-            when, how, which, amount, _, _ = entries[i]
-            if how == RECEIPT:
-                received += amount
-            else:
-                distributed += amount
-            entries[i] = line = (when, how, which, amount, received, distributed)
-            if look and how == DISTRIBUTION and distributed > ratio * received:
-                found = line
-                look = False
-        index = 0
-    return rewrite(ledgers, walked, fresh), found
+def weigh(lines: list[Any]) -> Weight:
+    """A ledger's weight: `lines, received, distributed`."""
+    received = distributed = 0
+    for _, kind, _, amount in lines:
+        if kind == RECEIPT:
+            received += amount
+        else:
+            distributed += amount
+    return len(lines), received, distributed
 
 
-def fold(ledgers: Store, latest: Chunk, floor: str | None, horizon: float, stale: LineStamp | None,
-         kept: set[str]) -> tuple[str, tuple[float, float]] | None:
-    """The ledger's new floor and base: the latest chunk before the latest one all of whose
-    lines are before `horizon` (and before any stale line: lines before one have their
-    totals), with the totals after its last line; None when there is none to fold. The names
-    of the chunks the ledger keeps in the store (those after its floor, new or old) go into
-    `kept`: the walk back to the floor reads them all."""
-    before, _ = latest
-    while before is not None and before != floor:
-        earlier, lines = ledgers[before]
-        when, how, which, _, received, distributed = lines[-1]
-        if when < horizon and (stale is None or (when, how, which) < stale):
-            return before, (received, distributed)
-        kept.add(before)
-        before = earlier
+def first_excess(ledgers: Store, ledger: Ledger, base: Totals, start: LineStamp, ratio: float) -> Excess | None:
+    """The first line from `start` on after which more was distributed than `ratio` times
+    what was received (`base`: the totals of the lines folded away), or None. A leaf or
+    node that could not hold one (its distributions all put before its receipts would not
+    pass) is counted whole, unread."""
+    totals = [0, 0]
+
+    def skip(weight: Weight) -> bool:
+        _, received, distributed = weight
+        if totals[DISTRIBUTION] + distributed > ratio * totals[RECEIPT]:
+            return False
+        totals[RECEIPT] += received
+        totals[DISTRIBUTION] += distributed
+        return True
+
+    (_, received, distributed), lines = split_at(ledgers, ledger, start, weigh, skip)
+    totals[:] = base[0] + received, base[1] + distributed
+    for when, how, which, amount in lines:
+        totals[how] += amount
+        if how == DISTRIBUTION and totals[DISTRIBUTION] > ratio * totals[RECEIPT]:
+            received, distributed = totals
+            return excess(when, which, (received, distributed))
     return None

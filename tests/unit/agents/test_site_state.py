@@ -15,12 +15,13 @@ from hypothesis import strategies as st
 
 import agents.chunks
 import agents.distribution
-from agents.chunks import Chunk
+import agents.rounds
+from agents.chunks import Sequence, append, names, place, start
 from agents.config import DetectorConfig
 from agents.monitor import Monitor
 from agents.rounds import RoundHead, Stamp, crossing_of, serve
 from agents.state import Store
-from agents.stock import DISTRIBUTION, RECEIPT, Line, place_late, recount
+from agents.stock import DISTRIBUTION, RECEIPT, Line, first_excess, milligrams, weigh
 from schemas.events import Event
 from tests.support import at, distribution, findings, receipt, site, tick, token
 
@@ -29,10 +30,13 @@ AT = "SITE\x1fR1"
 
 @contextmanager
 def chunks_of(size: int) -> Iterator[None]:
-    """Chunks of `size` entries, so that a few dozen entries fill, push and split many."""
+    """Leaves and nodes of `size` entries, so that a few dozen entries fill, close and split
+    many, several high."""
     with (
-        mock.patch.object(agents.chunks, "CHUNK_SIZE", size),
-        mock.patch.object(agents.distribution, "CHUNK_SIZE", size),
+        mock.patch.object(agents.chunks, "LEAF", size),
+        mock.patch.object(agents.chunks, "FAN", max(2, size)),
+        mock.patch.object(agents.distribution, "LEAF", size),
+        mock.patch.object(agents.rounds, "LEAF", size),
     ):
         yield
 
@@ -61,14 +65,18 @@ class WrittenOnce(dict[str, Any]):
         super().__setitem__(key, value)
 
 
-def every_entry(store: Store, latest: Chunk) -> list[Any]:
-    """A chunked sequence read whole, in order (what no detector ever does)."""
-    chunks = [latest[1]]
-    before = latest[0]
-    while before is not None:
-        before, entries = store[before]
-        chunks.append(entries)
-    return [entry for entries in reversed(chunks) for entry in entries]
+def every_entry(store: Store, sequence: Sequence) -> list[Any]:
+    """A sequence read whole, in order (what no detector ever does), from the top down."""
+
+    def under(name: str, height: int) -> list[Any]:
+        node = store[name]
+        return list(node) if not height else [entry for _, below, _ in node for entry in under(below, height - 1)]
+
+    entries = []
+    for height in range(len(sequence) - 1, 0, -1):
+        for _, name, _ in sequence[height]:
+            entries += under(name, height - 1)
+    return entries + sequence[0]
 
 
 def big_camp(households: int, caseload: int, late: int = 0) -> list[Event]:
@@ -126,13 +134,14 @@ def test_the_retention_leaves_only_what_the_records_name() -> None:
     assert sorted(record.rounds) == ["D7", "D8"]
     assert sorted(stores["over_distribution.served"]) == [f"CMP-1\x1fD{d}\x1f{token(1000 + d)}" for d in (7, 8)]
     ledgers = stores["over_distribution.ledgers"]
-    named = {name for commodity, latest in record.ledgers.items()
-             for name in agents.chunks.chain(ledgers, latest, record.floors.get(commodity))}
+    named = {name for ledger in record.ledgers.values() for name in names(ledgers, ledger)}
     assert set(ledgers) == named and stores["over_distribution.services"] == {}
-    assert "maize" in record.floors and len(named) < 10
-    _, lines = record.ledgers["maize"]
-    _, _, _, _, received, distributed = lines[-1]
-    assert (received, distributed) == (1_000_500.0, 40 * 50.0 + 8 * 10.0)
+    assert "maize" in record.base and len(named) < 10
+    assert record.totals["maize"] == (1_000_500_000_000, (40 * 50 + 8 * 10) * 1_000_000)  # milligrams
+    folded_received, folded_distributed = record.base["maize"]
+    lines, received, distributed = weigh(every_entry(ledgers, record.ledgers["maize"]))
+    assert lines < 2 + 40 + 8  # some folded away
+    assert (folded_received + received, folded_distributed + distributed) == record.totals["maize"]
 
 
 def test_the_sweep_forgets_a_rounds_tokens_a_part_at_a_time_and_spares_a_round_served_again() -> None:
@@ -202,36 +211,35 @@ def test_the_crossing_is_the_first_service_beyond_the_allowed_households(
                    min_size=1, max_size=90),
     size=st.sampled_from([1, 2, 3, 16]),
 )
-def test_a_ledger_in_any_order_holds_the_totals_of_its_lines_in_time_order(
+def test_a_ledger_in_any_order_finds_the_excess_counting_its_lines_in_time_order_finds(
     moves: list[tuple[int, bool, float]], size: int
 ) -> None:
-    """Lines placed in any order, some twice, then counted from the earliest late one, leave
-    the ledger an in-order stream leaves: the lines in time order, each with the totals summed
-    in that order."""
-    chunks = WrittenOnce()
-    names = Names()
-    latest: Chunk | None = None
-    placed: list[tuple[float, int, str, float]] = []
-    earliest: tuple[float, int, str] | None = None
+    """Lines placed in any order, some twice, leave the lines of an in-order stream, and
+    from any line on, the first excess is the one counting them all in time order finds."""
+    store = WrittenOnce()
+    fresh = Names()
+    ledger: Sequence | None = None
+    placed: list[Line] = []
     with chunks_of(size):
         for n, (minute, received, kilos) in enumerate(moves):
-            stamp = (minute * 60.0, RECEIPT if received else DISTRIBUTION, f"event-{n:03d}")
-            line: Line = (*stamp, kilos, 0.0, 0.0)
-            if latest is None:
-                latest = (None, [line])
-                earliest = stamp
-            elif stamp > latest[1][-1]:
-                latest = agents.chunks.push(chunks, latest, line, names)
+            line: Line = (minute * 60.0, RECEIPT if received else DISTRIBUTION, f"event-{n:03d}", milligrams(kilos))
+            if ledger is None:
+                ledger = start(line)
+            elif line[:3] > ledger[0][-1][:3]:
+                append(store, ledger, line, weigh, fresh)
             else:
-                latest = place_late(chunks, latest, None, line, names) or latest
-                assert place_late(chunks, latest, None, line, names) is None  # applied already
-                earliest = min(stamp, earliest or stamp)
-            placed.append((*stamp, kilos))
-        assert latest is not None and earliest is not None
-        latest, _ = recount(chunks, latest, None, earliest, (0.0, 0.0), 1.0, False, names)
-    expected: list[Line] = []
-    totals = [0.0, 0.0]
-    for t, kind, eid, kilos in sorted(placed):
-        totals[kind] += kilos
-        expected.append((t, kind, eid, kilos, totals[RECEIPT], totals[DISTRIBUTION]))
-    assert every_entry(chunks, latest) == expected
+                assert place(store, ledger, line[:3], line, weigh, fresh)
+                assert not place(store, ledger, line[:3], line, weigh, fresh)  # applied already
+            placed.append(line)
+        assert ledger is not None
+        ordered = sorted(placed)
+        assert every_entry(store, ledger) == ordered
+        for begin in ordered:
+            totals = [0, 0]
+            expected = None
+            for t, kind, eid, amount in ordered:
+                totals[kind] += amount
+                if expected is None and (t, kind, eid) >= begin[:3] and kind == DISTRIBUTION \
+                        and totals[DISTRIBUTION] > totals[RECEIPT]:
+                    expected = (t, eid, totals[DISTRIBUTION] / 1e6, totals[RECEIPT] / 1e6)
+            assert first_excess(store, ledger, (0, 0), begin[:3], 1.0) == expected

@@ -12,6 +12,7 @@ import pytest
 import agents.chunks
 import agents.distribution
 import agents.monitor
+import agents.rounds
 from agents.config import DetectorConfig
 from agents.monitor import Monitor
 from streams.worker.table_store import CHUNK_BYTES, PartitionStores, dump_state, load_state, write_order
@@ -322,13 +323,17 @@ def _camp_in_trouble() -> tuple[list, list]:
 
 
 def test_a_checkpoint_cut_short_anywhere_leaves_a_sites_chunked_state_whole() -> None:
-    """over_distribution keeps a site's rounds and ledgers in several stores (chunks of two
-    entries here, so that late events rewrite many); a checkpoint cut after any of its
-    writes, the events since the last whole one applied again, gives the alerts of a
-    monitor never interrupted: chunks go before the record that names them, deletions after."""
+    """over_distribution keeps a site's rounds and ledgers in several stores (leaves and
+    nodes of two entries here, so that late events rewrite several); a checkpoint cut after
+    any of its writes, the events since the last whole one applied again, gives the alerts
+    of a monitor never interrupted: nodes go before the record that names them, deletions
+    after."""
     config = DetectorConfig(retention_days=3)
     before, after = _camp_in_trouble()
-    with mock.patch.object(agents.chunks, "CHUNK_SIZE", 2), mock.patch.object(agents.distribution, "CHUNK_SIZE", 2):
+    with (
+        mock.patch.object(agents.chunks, "LEAF", 2), mock.patch.object(agents.chunks, "FAN", 2),
+        mock.patch.object(agents.distribution, "LEAF", 2), mock.patch.object(agents.rounds, "LEAF", 2),
+    ):
         whole, writes, expected = _two_checkpoints(config, before, after)
         assert sorted((json.loads(value)["typology"], json.loads(value)["severity"]) for value in expected.values()) \
             == [("duplicate_collection", "medium"), ("over_distribution", "high")]
