@@ -36,6 +36,8 @@ class Figures:
     batch: Run | None = None
     parity: str = "not compared"
     parity_short: str = "not compared"
+    batch_parity: str = "not compared"
+    batch_parity_short: str = "not compared"
     latencies: list[Latency] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)
 
@@ -73,14 +75,15 @@ def summary(all_figures: list[Figures], rates: list[float]) -> None:
     """One row a mix: the rates (ratio to the same run's Faust floor), latencies, memory, parity."""
     print("\n== summary: events/s (x the same run's Faust floor); event-to-alert p50/p99 in ms")
     rows = [["mix", "bare consumer", "Faust floor", "worker", "worker, batches",
-             *(f"paced {rate:,.0f}/s" for rate in rates), "worker peak", "alerts"]]
+             *(f"paced {rate:,.0f}/s" for rate in rates), "worker peak", "alerts", "alerts, batches"]]
     for f in all_figures:
         floor = f.floor.rate if f.floor else 0.0
         latencies = [f"{percentile(lat.delays_ms, 0.5):,.0f}/{percentile(lat.delays_ms, 0.99):,.0f}"
                      if lat.delays_ms else "none" for lat in f.latencies]
         latencies += ["skipped"] * (len(rates) - len(latencies))
         rows.append([f.mix, f"{f.bare:,.0f}", f"{floor:,.0f}", cell(f.worker, floor), cell(f.batch, floor),
-                     *latencies, mib(f.worker.peak_mib if f.worker else None), f.parity_short])
+                     *latencies, mib(f.worker.peak_mib if f.worker else None), f.parity_short,
+                     f.batch_parity_short if f.batch else "skipped"])
     widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
     for row in rows:
         print("  ".join(text.ljust(width) for text, width in zip(row, widths, strict=True)).rstrip())

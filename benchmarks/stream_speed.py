@@ -36,7 +36,8 @@ started in a temporary directory and stopped at the end, also on Ctrl-C or failu
 5. the same events as CloudEvents JSON batches (`application/cloudevents-batch+json`, 500
    events a message, keyed by the first one's subject) read by a second worker with a fresh
    app id from where the batches begin (a worker that rejected every batch to
-   aid.rejects.v1 would be reported as "not supported").
+   aid.rejects.v1 would be reported as "not supported"); the alerts it sent, against
+   replay's.
 
 `--no-baselines` skips the bare consumer and the Faust floor (step 2's first two readers
 and the floor's paced phases),
@@ -111,15 +112,17 @@ def catch_up(bootstrap: str, child: Child, events: int, messages: int, timeout: 
     return run
 
 
-def compare(bootstrap: str, replayed: list[dict[str, object]]) -> tuple[str, str]:
-    """The worker's alerts (last version per id) against replay's, on (id, typology, subject,
-    severity): a word or two for the summary, and the long story."""
+def compare(bootstrap: str, replayed: list[dict[str, object]],
+            start: dict[int, int] | None = None) -> tuple[str, str]:
+    """The worker's alerts (last version per id; those from `start` on, when given) against
+    replay's, on (id, typology, subject, severity): a word or two for the summary, and the
+    long story."""
     def key(a: dict[str, object]) -> tuple[str, ...]:
         subject = a["subject"]
         assert isinstance(subject, dict)
         return (str(a["alert_id"]), str(a["typology"]), str(subject["id"]), str(a["severity"]))
 
-    live = {str(a["alert_id"]): a for _, a in read_alerts(bootstrap)}
+    live = {str(a["alert_id"]): a for _, a in read_alerts(bootstrap, start)}
     mine, theirs = {key(a) for a in live.values()}, {key(a) for a in replayed}
     if mine == theirs:
         return "equal", f"equal to replay's ({len(mine):,} alerts; compared: alert_id, typology, subject id, severity)"
@@ -143,17 +146,23 @@ def settle(bootstrap: str, limit: float = 120.0) -> None:
         time.sleep(1.0)
 
 
-def run_batches(bootstrap: str, stream: Stream, work: Path, size: int, timeout: float) -> Run:
-    """A second worker on the same events as batch messages, from where the batches begin."""
+def run_batches(bootstrap: str, stream: Stream, work: Path, size: int, timeout: float,
+                replayed: list[dict[str, object]], figures: Figures) -> Run:
+    """A second worker on the same events as batch messages, from where the batches begin;
+    its alerts (those it sent) against replay's go into `figures`."""
     batches, app_id = as_batches(stream.messages, size), f"bench-{stream.mix}-batch"
     create_topics(bootstrap, app_id)
     commit_offsets(bootstrap, app_id, EVENTS, end_offsets(bootstrap, EVENTS))
     rejects_before = sum(end_offsets(bootstrap, REJECTS).values())
+    alerts_before = end_offsets(bootstrap, ALERTS)
     publish(bootstrap, batches, batch=True)
     worker = start_worker(bootstrap, app_id, stream.sanctions_file, work)
     try:
         run = catch_up(bootstrap, worker, len(stream.messages), len(batches), timeout)
         outcomes = metric_by_label(worker, "aidmon_events_total", "outcome")
+        if run.caught_up:
+            settle(bootstrap)
+            figures.batch_parity_short, figures.batch_parity = compare(bootstrap, replayed, alerts_before)
     except RuntimeError as exc:
         return Run(len(stream.messages), caught_up=False, note=f"failed: {exc}")
     finally:
@@ -236,8 +245,10 @@ def run_mix(mix: str, shipments: int, args: argparse.Namespace, work: Path) -> F
                 say(render_floor(cpu, latency.rate, latency.worker_cores))
         if args.batch:
             with figures.phase("batch messages"):
-                figures.batch = run_batches(bootstrap, stream, work, args.batch_size, args.catch_up_timeout)
+                figures.batch = run_batches(bootstrap, stream, work, args.batch_size, args.catch_up_timeout,
+                                            replayed, figures)
             say(render(figures.batch, "aidmon worker, batch messages", figures))
+            say(f"its alerts: {figures.batch_parity}")
         published = n + sum(len(m) for m in slices[:len(figures.latencies)])
         check_topic(bootstrap, published + (math.ceil(n / args.batch_size) if args.batch else 0))
     say("phases: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in figures.phases.items()))
