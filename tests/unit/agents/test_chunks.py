@@ -27,34 +27,13 @@ from agents.chunks import (
     split_at,
     start,
 )
+from tests.unit.agents.stores import Names, WrittenOnce
 
 Entry = tuple[int, str, int]  # time, id, amount
 
 
 def weigh(entries: list[Any]) -> Weight:
     return len(entries), sum(amount for _, _, amount in entries)
-
-
-class Names:
-    def __init__(self) -> None:
-        self.given = 0
-
-    def __call__(self) -> str:
-        self.given += 1
-        return f"node-{self.given}"
-
-
-class CountedStore(dict[str, Any]):
-    """A store that fails if a name is written twice, and counts its writes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.written: set[str] = set()
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        assert key not in self.written, f"{key!r} written over"
-        self.written.add(key)
-        super().__setitem__(key, value)
 
 
 @contextmanager
@@ -79,7 +58,7 @@ def test_a_sequence_holds_the_entries_of_a_sorted_list_in_any_order(steps: list[
     """Entries added in order, placed late, taken out and folded away leave the sequence what
     a sorted list holds: the same entries, weights before any stamp, entries from the last,
     and in the store only what the sequence names, none of it written twice."""
-    store = CountedStore()
+    store = WrittenOnce()
     fresh = Names()
     model: list[Entry] = [(0, "e-first", 1)]
     sequence = start(model[0])
@@ -123,7 +102,7 @@ def test_an_entry_however_late_writes_a_few_values() -> None:
     """In a sequence of 20,000 entries, one placed before them all, or in the middle, writes
     as many values as the tree is high (a leaf and the nodes above it), not the thousand
     leaves after it."""
-    store = CountedStore()
+    store = WrittenOnce()
     fresh = Names()
     sequence = start((0, "e0", 1))
     for n in range(1, 20_000):

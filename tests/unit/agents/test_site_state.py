@@ -24,6 +24,7 @@ from agents.state import Store
 from agents.stock import DISTRIBUTION, RECEIPT, Line, first_excess, milligrams, weigh
 from schemas.events import Event
 from tests.support import at, distribution, findings, receipt, site, tick, token
+from tests.unit.agents.stores import Names, WrittenOnce
 
 AT = "SITE\x1fR1"
 
@@ -39,30 +40,6 @@ def chunks_of(size: int) -> Iterator[None]:
         mock.patch.object(agents.rounds, "LEAF", size),
     ):
         yield
-
-
-class Names:
-    """Chunk names, each given once."""
-
-    def __init__(self) -> None:
-        self.given = 0
-
-    def __call__(self) -> str:
-        self.given += 1
-        return f"chunk-{self.given}"
-
-
-class WrittenOnce(dict[str, Any]):
-    """A store that fails if a name is written twice (deleting it is fine)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        assert key not in self.names, f"{key!r} written over"
-        self.names.add(key)
-        super().__setitem__(key, value)
 
 
 def every_entry(store: Store, sequence: Sequence) -> list[Any]:
