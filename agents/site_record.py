@@ -16,9 +16,10 @@ from schemas.events import DistributionRecorded
 
 @dataclass(slots=True)
 class SiteRecord:
-    """What a site's finding rests on, and the heads of its rounds and ledgers, whose earlier
-    parts are kept apart (`agents.rounds`, `agents.stock`): its size does not grow with the
-    households served or the movements of stock."""
+    """What a site's finding rests on, and the open parts of its rounds and ledgers, whose
+    closed leaves and nodes are kept apart (`agents.rounds`, `agents.stock`): its size grows
+    only as the trees' height does (a node of up to 16 index entries a height, 3 for a
+    sequence of 20,000 entries), not with the households served or the movements of stock."""
 
     rounds: dict[str, RoundHead] = field(default_factory=dict)
     crossings: dict[str, Stamp] = field(default_factory=dict)

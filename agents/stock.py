@@ -47,6 +47,7 @@ class Excess(NamedTuple):
 
 
 def excess(time: float, event_id: str, totals: Totals) -> Excess:
+    """The excess at a line, from the totals after it."""
     received, distributed = totals
     return Excess(time, event_id, distributed / MG_PER_KG, received / MG_PER_KG)
 
@@ -63,6 +64,7 @@ def by_commodity(items: Sequence[Item]) -> dict[str, int]:
 
 
 def milligrams(kilograms: float) -> int:
+    """A quantity as whole milligrams, as ledgers sum them."""
     return round(kilograms * MG_PER_KG)
 
 
