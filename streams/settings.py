@@ -63,6 +63,10 @@ class KafkaSettings(BaseModel):
         default=24.0, ge=0, description="how far in event time a partition of aid.events.v1 is read ahead of the "
         "slowest one with messages left before it waits (0: never); the state holds the retention plus this",
     )
+    recovery_stall_seconds: float = Field(
+        default=90.0, ge=5, description="a worker whose reading of its state back from the changelog has not moved "
+        "this long, with records left and the broker answering, stops (exit status 3) for its supervisor to restart it",
+    )
 
 
 Role = Literal["publisher", "monitor", "admin"]

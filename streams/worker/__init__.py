@@ -9,4 +9,5 @@ writes them, `progress.py` how far each partition has got, `lanes.py` where each
 state lives, `table_store.py` the detectors' state in a Faust table; `alignment.py` and
 `fetching.py` what the worker asks of Faust's Kafka client (partitions paused for reading
 ahead, how long the broker may hold a fetch), `continuity.py` the holes in what it hands
-over, read again, and `commits.py` its commits past gaps (each offset counted once)."""
+over, read again, `commits.py` its commits past gaps (each offset counted once), and
+`recovery_watch.py` the stop of a worker whose reading of its state back has stalled."""

@@ -24,7 +24,7 @@ from agents.names import ListedName
 from schemas.privacy import Pseudonymiser
 from streams.outputs.wiring import attach_outputs
 from streams.settings import Settings
-from streams.worker import detect, route
+from streams.worker import detect, recovery_watch, route
 from streams.worker.context import WorkerContext
 from streams.worker.fetching import bound_fetch_wait
 
@@ -68,6 +68,8 @@ def build_app(
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
+        if not ctx.watching_recovery:  # Faust starts the app's tasks only once its first recovery is over
+            ctx.watching_recovery.append(app.add_future(recovery_watch.watch_recovery(ctx)))
         ctx.gone.difference_update(assigned)
         for tp in assigned:  # read from where the group committed
             ctx.continuity.forget(tp)

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.integration.live import (
+    AIDMON,
     aidmon,
     alert_differences,
     exported,
@@ -178,6 +180,61 @@ def test_two_workers_split_the_partitions_and_agree_with_one(fresh_kafka: str, t
         stop(second)
     assert len(members) == 2
     assert_same_alerts_as_replay(live, config, tmp_path)
+
+
+def test_a_worker_joining_mid_stream_takes_over_partitions_with_their_state(fresh_kafka: str, tmp_path: Path) -> None:
+    """Scale-out under load: a second worker joins while the first is processing the stream;
+    the partitions it takes over are read back from their changelog, and the pair gives
+    replay's alerts."""
+    config = write_config(tmp_path / "aidmon.toml", "join")
+    aidmon(fresh_kafka, "topics", "create", "--config", str(config))
+    log = tmp_path / "worker.log"
+    first = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w1", log)
+    second = None
+    try:
+        time.sleep(8)
+        publisher = subprocess.Popen(
+            [str(AIDMON), "publish", str(require(EVENTS)), "--rate", "1000", "--config", str(config)],
+            stdout=subprocess.DEVNULL, env={**os.environ, "AIDMON_BROKER": fresh_kafka},
+        )
+        time.sleep(5)  # the first worker has state for every partition by now
+        second = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w2", log)
+        assert publisher.wait(timeout=120) == 0
+        wait_caught_up(fresh_kafka, "join", log=log)
+        live = exported(fresh_kafka)
+    finally:
+        stop(first)
+        if second is not None:
+            stop(second)
+    assert_same_alerts_as_replay(live, config, tmp_path)
+
+
+def test_a_worker_whose_reading_of_its_state_stalls_stops_with_one_line(fresh_kafka: str, tmp_path: Path) -> None:
+    """A recovery that gets nothing from the changelog with records left (the consumer of
+    `stalling_worker` never resumes its partitions) stops the worker after
+    `recovery_stall_seconds`: exit status 3 and one line, for its supervisor to restart it."""
+    config = write_config(tmp_path / "aidmon.toml", "stall")
+    with config.open("a", encoding="utf-8") as out:
+        out.write("recovery_stall_seconds = 10.0\n")  # in [kafka], the file's last table
+    aidmon(fresh_kafka, "topics", "create", "--config", str(config))
+    worker = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w1", tmp_path / "first.log")
+    try:
+        aidmon(fresh_kafka, "publish", str(require(EVENTS)), "--config", str(config))
+        wait_caught_up(fresh_kafka, "stall", log=tmp_path / "first.log")
+    finally:
+        stop(worker)
+    log = tmp_path / "stalled.log"
+    stalled = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w2", log,
+                           command=(sys.executable, "-m", "tests.integration.stalling_worker"))
+    try:
+        status = stalled.wait(timeout=120)
+    finally:
+        stop(stalled)
+    text = log.read_text(errors="replace")
+    assert status == 3, text[-3000:]
+    stops = [line for line in text.splitlines() if "reading the state back has not moved for" in line]
+    assert len(stops) == 1 and "stall-state-changelog[" in stops[0] and "left" in stops[0]
+    assert "Traceback" not in text
 
 
 def test_malformed_messages_are_dead_lettered_and_the_worker_goes_on(fresh_kafka: str, tmp_path: Path) -> None:
