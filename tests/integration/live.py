@@ -101,16 +101,18 @@ def detection_lag(broker: str, app_id: str) -> int | None:
 
 def wait_caught_up(
     broker: str, app_id: str, timeout: float = 240, settle: float = 6.0, log: Path | None = None,
-    running: subprocess.Popen[bytes] | None = None,
+    running: subprocess.Popen[bytes] | Sequence[subprocess.Popen[bytes]] = (),
 ) -> None:
     """Until the group has no lag on the topics the detectors read, then `settle` more
     seconds (idle marks, the last judgements and a checkpoint); fails after `timeout`,
-    with the end of the workers' `log` if given; raises `WorkerStopped` if the `running`
-    worker exits with status 3."""
+    with the end of the workers' `log` if given; raises `WorkerStopped` if one of the
+    `running` workers exits with status 3."""
+    workers = [running] if isinstance(running, subprocess.Popen) else list(running)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if running is not None and running.poll() == 3:
-            raise WorkerStopped()
+        for index, worker in enumerate(workers):
+            if worker.poll() == 3:
+                raise WorkerStopped(index)
         try:
             if detection_lag(broker, app_id) == 0:
                 time.sleep(settle)
@@ -146,7 +148,42 @@ def wait_caught_up_supervised(
 
 
 class WorkerStopped(Exception):
-    """The worker exited with status 3 (it stopped on its own, to be restarted)."""
+    """A worker exited with status 3 (it stopped on its own, to be restarted)."""
+
+    def __init__(self, index: int = 0) -> None:
+        super().__init__(f"worker {index} stopped on its own")
+        self.index = index  # which of the workers waited on
+
+
+class Supervisor:
+    """Workers of one group, each restarted when it stops on its own (exit status 3), as
+    their supervisor would (`docker compose`'s `restart: unless-stopped`)."""
+
+    def __init__(self) -> None:
+        self._starts: list[Callable[[], subprocess.Popen[bytes]]] = []
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.restarts = 0
+
+    def start(self, start: Callable[[], subprocess.Popen[bytes]]) -> None:
+        """One more worker, `start()`ed now and by each restart."""
+        self._starts.append(start)
+        self.workers.append(start())
+
+    def wait_caught_up(self, broker: str, app_id: str, log: Path, restarts: int = 3) -> None:
+        """`wait_caught_up`, restarting a worker that stops on its own, at most `restarts` times in all."""
+        while True:
+            try:
+                wait_caught_up(broker, app_id, log=log, running=self.workers)
+                return
+            except WorkerStopped as stopped:
+                if self.restarts == restarts:
+                    raise AssertionError(f"the workers stopped on their own {restarts + 1} times") from stopped
+                self.restarts += 1
+                self.workers[stopped.index] = self._starts[stopped.index]()
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            stop(worker)
 
 
 def exported(broker: str) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import pytest
 
 from tests.integration.live import (
     AIDMON,
+    Supervisor,
     aidmon,
     alert_differences,
     exported,
@@ -157,18 +159,20 @@ def detection_processes(worker: int, timeout: float = 30) -> list[int]:
 
 
 def test_two_workers_split_the_partitions_and_agree_with_one(fresh_kafka: str, tmp_path: Path) -> None:
-    """Scale-out: two workers in one group, each with partitions, give the one worker's alerts."""
+    """Scale-out: two workers in one group, each with partitions (and restarted if it stops
+    on its own, as its supervisor would), give the one worker's alerts."""
     from kafka import KafkaAdminClient
 
     config = write_config(tmp_path / "aidmon.toml", "pair")
     aidmon(fresh_kafka, "topics", "create", "--config", str(config))
     log = tmp_path / "worker.log"
-    first = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w1", log)
-    second = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w2", log)
+    workers = Supervisor()
     try:
+        for data_dir in ("w1", "w2"):
+            workers.start(functools.partial(start_worker, fresh_kafka, config, SANCTIONS, tmp_path / data_dir, log))
         time.sleep(8)  # both join the group before the stream comes
         aidmon(fresh_kafka, "publish", str(require(EVENTS)), "--config", str(config))
-        wait_caught_up(fresh_kafka, "pair", log=log)
+        workers.wait_caught_up(fresh_kafka, "pair", log)
         admin = KafkaAdminClient(bootstrap_servers=fresh_kafka.removeprefix("kafka://"))
         try:
             members = admin.describe_groups(["pair"])["pair"]["members"]
@@ -176,8 +180,7 @@ def test_two_workers_split_the_partitions_and_agree_with_one(fresh_kafka: str, t
             admin.close()
         live = exported(fresh_kafka)
     finally:
-        stop(first)
-        stop(second)
+        workers.stop()
     assert len(members) == 2
     assert_same_alerts_as_replay(live, config, tmp_path)
 
@@ -189,23 +192,21 @@ def test_a_worker_joining_mid_stream_takes_over_partitions_with_their_state(fres
     config = write_config(tmp_path / "aidmon.toml", "join")
     aidmon(fresh_kafka, "topics", "create", "--config", str(config))
     log = tmp_path / "worker.log"
-    first = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w1", log)
-    second = None
+    workers = Supervisor()
     try:
+        workers.start(functools.partial(start_worker, fresh_kafka, config, SANCTIONS, tmp_path / "w1", log))
         time.sleep(8)
         publisher = subprocess.Popen(
             [str(AIDMON), "publish", str(require(EVENTS)), "--rate", "1000", "--config", str(config)],
             stdout=subprocess.DEVNULL, env={**os.environ, "AIDMON_BROKER": fresh_kafka},
         )
         time.sleep(5)  # the first worker has state for every partition by now
-        second = start_worker(fresh_kafka, config, SANCTIONS, tmp_path / "w2", log)
+        workers.start(functools.partial(start_worker, fresh_kafka, config, SANCTIONS, tmp_path / "w2", log))
         assert publisher.wait(timeout=120) == 0
-        wait_caught_up(fresh_kafka, "join", log=log)
+        workers.wait_caught_up(fresh_kafka, "join", log)
         live = exported(fresh_kafka)
     finally:
-        stop(first)
-        if second is not None:
-            stop(second)
+        workers.stop()
     assert_same_alerts_as_replay(live, config, tmp_path)
 
 
