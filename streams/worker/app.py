@@ -22,6 +22,7 @@ from faust.types import TP
 
 from agents.names import ListedName
 from schemas.privacy import Pseudonymiser
+from streams.bootstrap import collect_cycles
 from streams.outputs.wiring import attach_outputs
 from streams.settings import Settings
 from streams.worker import detect, recovery_watch, route
@@ -61,6 +62,10 @@ def build_app(
     @app.task  # type: ignore[untyped-decorator]
     async def watch_broker() -> None:
         await ctx.broker.run()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def collect_garbage() -> None:
+        await collect_cycles()
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def on_revoked(app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
