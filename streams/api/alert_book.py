@@ -24,18 +24,31 @@ SUBSCRIBER_QUEUE = 1000  # updates a slow SSE client may fall behind before it i
 
 @dataclass
 class Entry:
-    alert: dict[str, Any]
-    body: bytes  # the alert as last sent, to tell a re-send from an update
+    """One alert: as last sent (decoded when shown: a book of decoded alerts took three
+    times the memory, and a season's alerts are all kept), what queries filter on, and
+    its audit trail."""
+
+    body: bytes  # the alert as last sent, also to tell a re-send from an update
+    alert_id: str
+    typology: str
+    severity: str
+    subject_id: str
     raised_at: datetime
     changed_at: datetime  # raised_at, or the latest evidence's event time
     history: list[tuple[int, StatusChange]] = field(default_factory=list)  # (topic offset, change), in order
+
+    @property
+    def alert(self) -> dict[str, Any]:
+        """The alert, decoded anew at each call."""
+        alert: dict[str, Any] = json.loads(self.body)
+        return alert
 
     @property
     def status(self) -> Status:
         return self.history[-1][1].status if self.history else "open"
 
     def view(self, with_history: bool = False) -> dict[str, Any]:
-        shown = dict(self.alert)
+        shown = self.alert
         shown["status"] = self.status
         if with_history:
             shown["history"] = [change.model_dump(mode="json") for _, change in self.history]
@@ -51,18 +64,17 @@ class Query:
     since: datetime | None = None
 
     def matches(self, entry: Entry) -> bool:
-        alert = entry.alert
         return (
-            (self.typology is None or alert["typology"] == self.typology)
-            and (self.severity is None or alert["severity"] == self.severity)
+            (self.typology is None or entry.typology == self.typology)
+            and (self.severity is None or entry.severity == self.severity)
             and (self.status is None or entry.status == self.status)
-            and (self.subject is None or alert["subject"]["id"] == self.subject)
+            and (self.subject is None or entry.subject_id == self.subject)
             and (self.since is None or entry.changed_at >= self.since)
         )
 
 
 def encode_cursor(entry: Entry) -> str:
-    key = json.dumps([entry.raised_at.isoformat(), entry.alert["alert_id"]]).encode()
+    key = json.dumps([entry.raised_at.isoformat(), entry.alert_id]).encode()
     return base64.urlsafe_b64encode(key).decode().rstrip("=")
 
 
@@ -97,7 +109,8 @@ class AlertBook:
         raised_at = datetime.fromisoformat(alert["raised_at"])
         updated = alert.get("updated_at")
         changed_at = max(raised_at, datetime.fromisoformat(updated)) if updated else raised_at
-        entry = Entry(alert, body, raised_at, changed_at, known.history if known else [])
+        entry = Entry(body, alert_id, alert["typology"], alert["severity"], alert["subject"]["id"], raised_at,
+                      changed_at, known.history if known else [])
         for offset, change in self.pending.pop(alert_id, []):
             _insert(entry.history, offset, change)
         self.entries[alert_id] = entry
@@ -119,9 +132,9 @@ class AlertBook:
         """Up to `limit` matching entries, newest first, after `cursor`; and the next cursor."""
         after = decode_cursor(cursor) if cursor is not None else None
         found = [e for e in self.entries.values() if query.matches(e)]
-        found.sort(key=lambda e: (e.raised_at, e.alert["alert_id"]), reverse=True)
+        found.sort(key=lambda e: (e.raised_at, e.alert_id), reverse=True)
         if after is not None:
-            found = [e for e in found if (e.raised_at, e.alert["alert_id"]) < after]
+            found = [e for e in found if (e.raised_at, e.alert_id) < after]
         shown = found[:limit]
         more = len(found) > limit
         return shown, encode_cursor(shown[-1]) if more and shown else None

@@ -44,7 +44,7 @@ async def follow(request: web.Request, book: AlertBook, metrics: Metrics, query:
                 break
             if query.matches(entry):
                 data = json.dumps(entry.view(), ensure_ascii=False)
-                await response.write(f"id: {entry.alert['alert_id']}\nevent: alert\ndata: {data}\n\n".encode())
+                await response.write(f"id: {entry.alert_id}\nevent: alert\ndata: {data}\n\n".encode())
     except (ConnectionResetError, ConnectionError):
         pass  # the client went away
     finally:
