@@ -60,10 +60,6 @@ def build_app(
         await detect.checkpoint_often(ctx)
 
     @app.task  # type: ignore[untyped-decorator]
-    async def watch_broker() -> None:
-        await ctx.broker.run()
-
-    @app.task  # type: ignore[untyped-decorator]
     async def collect_garbage() -> None:
         await collect_cycles()
 
@@ -73,8 +69,8 @@ def build_app(
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def on_assigned(app: faust.App, assigned: set[TP], **kwargs: Any) -> None:
-        if not ctx.watching_recovery:  # Faust starts the app's tasks only once its first recovery is over
-            ctx.watching_recovery.append(app.add_future(recovery_watch.watch_recovery(ctx)))
+        if not ctx.watches:  # Faust starts the app's tasks only once its first recovery is over: these watch it
+            ctx.watches.extend([app.add_future(ctx.broker.run()), app.add_future(recovery_watch.watch_recovery(ctx))])
         ctx.gone.difference_update(assigned)
         for tp in assigned:  # read from where the group committed
             ctx.continuity.forget(tp)

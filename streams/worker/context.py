@@ -102,7 +102,7 @@ class WorkerContext:
     checkpointing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one checkpoint at a time
     gone: set[TP] = field(default_factory=set)  # partitions revoked, not assigned again since
     failure: list[str] = field(default_factory=list)  # why the worker stops on its own, if it does
-    watching_recovery: list[Any] = field(default_factory=list)  # the recovery watch's task, once started
+    watches: list[Any] = field(default_factory=list)  # the broker's and the recovery's watches, once started
 
     def acknowledge(self, events: list[Any]) -> None:
         """Acknowledge Faust `events`, except those of partitions revoked since they were read:

@@ -13,7 +13,7 @@ nothing, and the tests hold it), so the watch stops the worker, one line and exi
 `kafka.recovery_stall_seconds` with records left to read, and its supervisor starts it
 again. Time while the broker is away (as `BrokerWatch` last saw it) does not count:
 waiting for it is not a stall of the worker's own. Faust starts an app's tasks only once
-its first recovery is over, so the worker starts the watch at its first assignment.
+its first recovery is over, so the worker starts both watches at its first assignment.
 """
 
 from __future__ import annotations
