@@ -19,12 +19,15 @@ its first recovery is over, so the worker starts both watches at its first assig
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Mapping
 
 from faust.types import TP
 
 from streams.worker.context import WorkerContext
+
+log = logging.getLogger("aidmon.worker")
 
 CHECK_SECONDS = 5.0
 
@@ -64,9 +67,13 @@ async def watch_recovery(ctx: WorkerContext) -> None:
     watch = RecoveryWatch(ctx.settings.kafka.recovery_stall_seconds)
     while True:
         await asyncio.sleep(CHECK_SECONDS)
-        recovery = ctx.app.tables.recovery  # type: ignore[attr-defined]
-        remaining = recovery.active_remaining() if recovery.in_recovery else {}
-        reason = watch.observe(time.monotonic(), remaining, dict(recovery.active_offsets), ctx.broker.up)
+        try:
+            recovery = ctx.app.tables.recovery  # type: ignore[attr-defined]
+            remaining = recovery.active_remaining() if recovery.in_recovery else {}
+            reason = watch.observe(time.monotonic(), remaining, dict(recovery.active_offsets), ctx.broker.up)
+        except Exception:  # the task must go on: a watch that stopped would hide the next stall
+            log.exception("watching the recovery failed")
+            continue
         if reason is not None:
             ctx.stop(reason)
             return
