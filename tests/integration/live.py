@@ -130,21 +130,17 @@ def wait_caught_up_supervised(
     broker: str, app_id: str, worker: subprocess.Popen[bytes], start: Callable[[], subprocess.Popen[bytes]],
     log: Path, restarts: int = 3,
 ) -> subprocess.Popen[bytes]:
-    """`wait_caught_up`, restarting the worker when it stops on its own (exit status 3), as
-    its supervisor would; the worker running at the end (to stop). If it fails, the worker
-    it started is stopped first: the caller only holds the one it passed, and one left
-    running would go on into the next tests."""
-    for _ in range(restarts + 1):
-        try:
-            wait_caught_up(broker, app_id, log=log, running=worker)
-            return worker
-        except WorkerStopped:
-            worker = start()
-        except BaseException:
-            stop(worker)
-            raise
-    stop(worker)
-    raise AssertionError(f"the worker stopped on its own {restarts + 1} times")
+    """`Supervisor.wait_caught_up` for one worker, already started; the worker running at
+    the end (to stop). If it fails, the worker it started is stopped first: the caller only
+    holds the one it passed, and one left running would go on into the next tests."""
+    workers = Supervisor()
+    workers.adopt(worker, start)
+    try:
+        workers.wait_caught_up(broker, app_id, log, restarts)
+    except BaseException:
+        workers.stop()
+        raise
+    return workers.workers[0]
 
 
 class WorkerStopped(Exception):
@@ -166,8 +162,12 @@ class Supervisor:
 
     def start(self, start: Callable[[], subprocess.Popen[bytes]]) -> None:
         """One more worker, `start()`ed now and by each restart."""
+        self.adopt(start(), start)
+
+    def adopt(self, worker: subprocess.Popen[bytes], start: Callable[[], subprocess.Popen[bytes]]) -> None:
+        """One more worker, already started; `start()` restarts it."""
         self._starts.append(start)
-        self.workers.append(start())
+        self.workers.append(worker)
 
     def wait_caught_up(self, broker: str, app_id: str, log: Path, restarts: int = 3) -> None:
         """`wait_caught_up`, restarting a worker that stops on its own, at most `restarts` times in all."""
