@@ -150,14 +150,15 @@ def names(store: Store, sequence: Sequence) -> Iterator[str]:
 
 
 def fold(store: Store, sequence: Sequence, limit: tuple[Any, ...], weigh: Weigh, fresh: Names) -> Weight | None:
-    """Drop the leaves all of whose entries are before `limit` (never the open leaf); the
-    weight dropped, or None when none was. The closed nodes that lose some of their leaves
-    are stored again under new names."""
+    """Drop the leaves all of whose entries are before `limit` (never the open leaf), and
+    delete them and the nodes above them that go; the weight dropped, or None when none was.
+    The closed nodes that lose some of their leaves are stored again under new names."""
     dropped: list[Weight] = []
     for height in range(len(sequence) - 1, 0, -1):
         node = sequence[height]
         while node and _first_after(sequence, height, 0) <= limit:
-            _, _, weight = node.pop(0)
+            _, name, weight = node.pop(0)
+            _delete_under(store, name, height - 1)
             dropped.append(weight)
         if not node:
             continue
@@ -171,10 +172,16 @@ def fold(store: Store, sequence: Sequence, limit: tuple[Any, ...], weigh: Weigh,
     return add(dropped) if dropped else None
 
 
+def drop(store: Store, sequence: Sequence) -> None:
+    """Delete the closed leaves and nodes of a sequence that goes."""
+    for name in list(names(store, sequence)):
+        del store[name]
+
+
 def collect(store: Store, kept: set[str]) -> None:
-    """Delete every value of the store that no sequence holds any more (`kept`: the names
-    the sequences hold): those folded away or of sequences that went, and those of a
-    checkpoint cut short that no record came to name."""
+    """Delete every value of the store that no sequence holds (`kept`: the names the
+    sequences hold): those of a checkpoint cut short that no record came to name (`fold`
+    and `drop` delete what they take out themselves)."""
     for name in [name for name in store if name not in kept]:
         del store[name]
 
@@ -327,7 +334,9 @@ def _fold_node(store: Store, item: tuple[Any, str, Weight], height: int, after: 
     dropped = []
     keep = 0
     while keep + 1 < len(children) and children[keep + 1][0] <= limit:
-        dropped.append(children[keep][2])
+        _, below, weight = children[keep]
+        _delete_under(store, below, height - 1)
+        dropped.append(weight)
         keep += 1
     rest = children[keep:]
     if height > 1 and rest[0][0] < limit:
@@ -374,6 +383,11 @@ def _names_under(store: Store, name: str, height: int) -> Iterator[str]:
     if height:
         for _, below, _ in store[name]:
             yield from _names_under(store, below, height - 1)
+
+
+def _delete_under(store: Store, name: str, height: int) -> None:
+    for gone in list(_names_under(store, name, height)):
+        del store[gone]
 
 
 def _from_last_under(store: Store, name: str, height: int, steps: int) -> Any:

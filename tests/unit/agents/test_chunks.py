@@ -18,6 +18,7 @@ from agents.chunks import (
     append,
     collect,
     count,
+    drop,
     fold,
     from_last,
     holds,
@@ -57,7 +58,8 @@ def test_a_sequence_holds_the_entries_of_a_sorted_list_in_any_order(steps: list[
                                                                     sizes: tuple[int, int]) -> None:
     """Entries added in order, placed late, taken out and folded away leave the sequence what
     a sorted list holds: the same entries, weights before any stamp, entries from the last,
-    and in the store only what the sequence names, none of it written twice."""
+    and in the store only what the sequence names (folding deletes what it drops), none of
+    it written twice."""
     store = WrittenOnce()
     fresh = Names()
     model: list[Entry] = [(0, "e-first", 1)]
@@ -86,7 +88,6 @@ def test_a_sequence_holds_the_entries_of_a_sorted_list_in_any_order(steps: list[
                     assert all(entry < (t,) for entry in model[:lines]) and lines < len(model)
                     assert amount == sum(amount for _, _, amount in model[:lines])
                     model = model[lines:]
-                collect(store, set(names(store, sequence)))
             assert set(store) == set(names(store, sequence))
             assert every_entry(store, sequence) == model
             assert count(sequence) == len(model)
@@ -96,6 +97,25 @@ def test_a_sequence_holds_the_entries_of_a_sorted_list_in_any_order(steps: list[
             assert before == (at, sum(amount for _, _, amount in model[:at])) and list(after) == model[at:]
             assert holds(store, sequence, probe[:2]) and not holds(store, sequence, (probe[0], probe[1] + "x"))
             assert from_last(store, sequence, t % len(model)) == model[-1 - t % len(model)]
+
+
+def test_a_sequence_that_goes_leaves_nothing_and_collect_takes_only_what_none_names() -> None:
+    """`drop` deletes every leaf and node of a sequence; `collect` deletes a value no
+    sequence names (one a checkpoint cut short left) and keeps those a sequence does."""
+    store: dict[str, Any] = {}
+    fresh = Names()
+    kept, going = start((0, "k0", 1)), start((0, "g0", 1))
+    for n in range(1, 300):
+        append(store, kept, (n, f"k{n}", 1), weigh, fresh)
+        append(store, going, (n, f"g{n}", 1), weigh, fresh)
+    store["orphan"] = [(5, "o", 1)]
+    named = set(names(store, kept))
+    assert len(named) > 10 and len(set(names(store, going))) > 10
+    drop(store, going)
+    assert set(store) == named | {"orphan"}
+    collect(store, named)
+    assert set(store) == named
+    assert every_entry(store, kept) == [(n, f"k{n}", 1) for n in range(300)]
 
 
 def test_an_entry_however_late_writes_a_few_values() -> None:
