@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
-from agents.chunks import LEAF, append, collect, fold, names, place, start
+from agents.chunks import LEAF, append, collect, drop, fold, names, place, start
 from agents.config import OverDistributionConfig
 from agents.detector import Context, Detector, timer_due
 from agents.findings import Finding
@@ -16,6 +16,7 @@ from agents.state import Store
 from agents.stock import DISTRIBUTION, MG_PER_KG, NOTHING, RECEIPT, Line, by_commodity, excess, first_excess, weigh
 from schemas.alerts import Typology
 from schemas.events import DistributionRecorded, Event, ShipmentReceived
+from schemas.types import KG_PER_UNIT
 
 SWEEP_SERVED = 2000  # served tokens a part of a sweep in parts forgets (`sweep`)
 
@@ -35,6 +36,7 @@ class OverDistributionDetector(Detector):
     def __init__(self, config: OverDistributionConfig) -> None:
         self.config = config
         self._limits: dict[str, float] = {}  # site id -> households a round may serve (derived)
+        self._collected = False  # whether a sweep has collected the leaves and nodes no record names
 
     def _allowed(self, site_id: str, ctx: Context) -> float:
         limit = self._limits.get(site_id)
@@ -47,55 +49,83 @@ class OverDistributionDetector(Detector):
 
     def on_event(self, event: Event, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
         table = state[self.typology]
-        t = event.at
-        if isinstance(event, ShipmentReceived):
-            key = event.data.site_id
+        if isinstance(event, DistributionRecorded):
+            key = event.subject
             record: SiteRecord = table.get(key) or SiteRecord(site_id=key)
+            self._serve(event, key, record, state, ctx)
+            self._distribute(event, key, record, state, ctx)
+        elif isinstance(event, ShipmentReceived):
+            key = event.data.site_id
+            record = table.get(key) or SiteRecord(site_id=key)
+            t = event.at
             for commodity, amount in by_commodity(event.data.items).items():
                 self._move(key, record, commodity, (t, RECEIPT, event.id, amount), state, ctx)
-        elif isinstance(event, DistributionRecorded):
-            key = event.subject
-            record = table.get(key) or SiteRecord(site_id=key)
-            data = event.data
-            limit = self._limits.get(key)
-            if limit is None:
-                limit = self._allowed(key, ctx)
-            round_id = data.round_id
-            crossing = record.crossings.get(round_id)
-            served = serve(state[self._served], state[self._services], record.rounds.get(round_id),
-                           f"{key}\x1f{round_id}\x1f{data.beneficiary}", (t, event.id), limit, crossing,
-                           record.new_name)
-            if served is not None:
-                record.rounds[round_id], moved = served
-                if moved != crossing and moved is not None:
-                    record.crossings[round_id] = moved
-                    record.changed = True
-            ledgers, totals, ratio, items = record.ledgers, record.totals, self.config.stock_ratio, data.items
-            # one item, the usual distribution: what by_commodity gives, without the dict
-            moves = (((items[0].commodity, round(items[0].kilograms * MG_PER_KG)),) if len(items) == 1
-                     else by_commodity(items).items())
-            for commodity, amount in moves:
-                ledger = ledgers.get(commodity)
-                if ledger is not None and commodity not in record.stale:
-                    leaf = ledger[0]
-                    if t > leaf[-1][0]:  # the in-order case of _move, written out: the usual one
-                        received, distributed = totals[commodity]
-                        distributed += amount
-                        totals[commodity] = received, distributed
-                        line = (t, DISTRIBUTION, event.id, amount)
-                        if len(leaf) < LEAF:
-                            leaf.append(line)
-                        else:
-                            append(state[self._ledgers], ledger, line, weigh, record.new_name)
-                        if distributed > ratio * received and commodity not in record.candidates:
-                            self._candidate(key, record, commodity, t, event.id, ctx)
-                        continue
-                self._move(key, record, commodity, (t, DISTRIBUTION, event.id, amount), state, ctx)
         else:
             return []
-        found = site_finding(self.config, key, record, ctx.sites.get(key))
         table[key] = record
-        return found
+        if not record.changed:  # site_finding's first test, without the call: the usual case
+            return []
+        return site_finding(self.config, key, record, ctx.sites.get(key))
+
+    def _serve(self, event: DistributionRecorded, key: str, record: SiteRecord, state: Mapping[str, Store],
+               ctx: Context) -> None:
+        """Count the distribution's beneficiary in its round (`rounds.serve`)."""
+        data = event.data
+        round_id = data.round_id
+        limit = self._limits.get(key)
+        if limit is None:
+            limit = self._allowed(key, ctx)
+        name = f"{key}\x1f{round_id}\x1f{data.beneficiary}"
+        served, stamp = state[self._served], (event.at, event.id)
+        head = record.rounds.get(round_id)
+        if head is not None and name not in served:
+            households, firsts = head
+            leaf = firsts[0]
+            if households < limit and len(leaf) < LEAF and stamp > leaf[-1]:
+                # a household's first service, in order, within the caseload: the usual case of
+                # `serve`, written out
+                served[name] = (stamp,)
+                leaf.append(stamp)
+                record.rounds[round_id] = households + 1, firsts
+                return
+        crossing = record.crossings.get(round_id)
+        after = serve(served, state[self._services], head, name, stamp, limit, crossing, record.new_name)
+        if after is not None:
+            record.rounds[round_id], moved = after
+            if moved != crossing and moved is not None:
+                record.crossings[round_id] = moved
+                record.changed = True
+
+    def _distribute(self, event: DistributionRecorded, key: str, record: SiteRecord, state: Mapping[str, Store],
+                    ctx: Context) -> None:
+        """Add the distribution's lines to the site's ledgers (`_move`)."""
+        t, event_id, items = event.at, event.id, event.data.items
+        ledgers, totals, ratio = record.ledgers, record.totals, self.config.stock_ratio
+        # one item, or several of different commodities, the usual distributions: what
+        # by_commodity gives, without the dict (the same sum as `Item.kilograms`, `milligrams`)
+        moves = ([(item.commodity, round(item.quantity * KG_PER_UNIT[item.unit] * MG_PER_KG)) for item in items]
+                 if len(items) == 1 or len({item.commodity for item in items}) == len(items)
+                 else by_commodity(items).items())
+        stale, candidates = record.stale, record.candidates
+        for commodity, amount in moves:
+            ledger = ledgers.get(commodity)
+            if ledger is not None:
+                leaf = ledger[0]
+                last_t, last_kind, last_id, _ = leaf[-1]
+                if t > last_t or (t == last_t and (last_kind < DISTRIBUTION or event_id > last_id)):
+                    # the in-order case of _move, written out: the usual one
+                    received, distributed = totals[commodity]
+                    distributed += amount
+                    totals[commodity] = received, distributed
+                    line = (t, DISTRIBUTION, event_id, amount)
+                    if len(leaf) < LEAF:
+                        leaf.append(line)
+                    else:
+                        append(state[self._ledgers], ledger, line, weigh, record.new_name)
+                    if distributed > ratio * received and commodity not in candidates and commodity not in stale:
+                        self._candidate(key, record, commodity, t, event_id, ctx)
+                    continue
+            self._move(key, record, commodity, (t, DISTRIBUTION, event_id, amount), state, ctx)
 
     def _move(self, key: str, record: SiteRecord, commodity: str, line: Line, state: Mapping[str, Store],
               ctx: Context) -> None:
@@ -163,8 +193,9 @@ class OverDistributionDetector(Detector):
     def expire(self, state: Mapping[str, Store], horizon: float) -> None:
         """Rounds whose last service is before `horizon` go (a crossing found in one stays);
         the ledgers' leaves before it are folded into the totals they left (no event at or
-        after `horizon` goes before them, and the watermark has passed them). Then every
-        leaf or node no record names any more goes, and the tokens of the rounds that went."""
+        after `horizon` goes before them, and the watermark has passed them). The leaves and
+        nodes they held go with them (at a monitor's first sweep, every one no record names),
+        and the tokens of the rounds that went."""
         for _ in self.sweep(state, horizon):
             pass
 
@@ -197,19 +228,18 @@ class OverDistributionDetector(Detector):
 
     def _forget_rounds(self, state: Mapping[str, Store], horizon: float) -> list[tuple[str, str]]:
         """The first part of a sweep: the rounds before `horizon` leave the sites' records,
-        the ledgers are folded, the leaves and nodes no record names go; the (site, round) that went."""
+        their leaves and nodes deleted, and the ledgers are folded; the (site, round) that
+        went. The first sweep of a monitor also deletes every leaf or node no record names
+        (`collect`: those of a checkpoint cut short before the monitor was made on its state)."""
         table, ledgers, services = state[self.typology], state[self._ledgers], state[self._services]
         gone: list[tuple[str, str]] = []
-        chunks: set[str] = set()
-        lines: set[str] = set()
         for key, record in list(table.items()):
             changed = False
             for round_id in [r for r, head in record.rounds.items() if last_service(head) < horizon]:
-                del record.rounds[round_id]
+                _, sequence = record.rounds.pop(round_id)
+                drop(services, sequence)
                 gone.append((key, round_id))
                 changed = True
-            for _, sequence in record.rounds.values():
-                chunks.update(names(services, sequence))
             for commodity, ledger in record.ledgers.items():
                 stale = record.stale.get(commodity)
                 folded = fold(ledgers, ledger, (horizon,) if stale is None else min((horizon,), stale), weigh,
@@ -219,11 +249,14 @@ class OverDistributionDetector(Detector):
                     before_received, before_distributed = record.base.get(commodity, NOTHING)
                     record.base[commodity] = before_received + received, before_distributed + distributed
                     changed = True
-                lines.update(names(ledgers, ledger))
             if changed:
                 table[key] = record
-        collect(services, chunks)
-        collect(ledgers, lines)
+        if not self._collected:
+            self._collected = True
+            collect(services, {name for record in table.values() for _, sequence in record.rounds.values()
+                               for name in names(services, sequence)})
+            collect(ledgers, {name for record in table.values() for ledger in record.ledgers.values()
+                              for name in names(ledgers, ledger)})
         return gone
 
     def on_timer(self, key: str, state: Mapping[str, Store], ctx: Context) -> list[Finding]:
