@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from schemas.types import Identifier, Model, Timestamp
 
@@ -17,6 +17,7 @@ class Envelope(Model):
     """Fields every event carries; subclasses fix `type` and `data`."""
 
     SUBJECT_FIELD: ClassVar[str] = ""
+    """The field of `data` that `subject` must equal (`schemas.decode` rejects a mismatch)."""
     TYPE: ClassVar[str] = ""
     """The subclass's `type`, e.g. "site.registered": set from its `Literal`."""
 
@@ -37,15 +38,6 @@ class Envelope(Model):
 
     if TYPE_CHECKING:  # not a field: kept beside them, out of the schema and of every dump
         at: float
-        """`time` as epoch seconds: what the detectors compare (computed once, at decode; a
-        plain attribute, not a property: it is read several times for every event)."""
-
-    @model_validator(mode="after")
-    def _subject_matches_data(self) -> Envelope:
-        self.__dict__["at"] = self.time.timestamp()
-        expected = getattr(self.data, self.SUBJECT_FIELD)
-        if self.subject != expected:
-            raise ValueError(
-                f"subject {self.subject!r} does not match data.{self.SUBJECT_FIELD} {expected!r}"
-            )
-        return self
+        """`time` as epoch seconds: what the detectors compare (computed once, at decode,
+        `schemas.decode`; a plain attribute, not a property: it is read several times for
+        every event)."""

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Final, Literal, get_args
 
-from pydantic import AfterValidator, Field, TypeAdapter, ValidationInfo
+from pydantic import Field, TypeAdapter
 
 from schemas.envelope import Envelope
 from schemas.geometry import MultiPolygon, Polygon
-from schemas.privacy import TOKEN_PATTERN
 from schemas.types import (
     Identifier,
     Item,
@@ -33,23 +32,12 @@ FeedbackCategory = Literal["not_received", "partial", "payment_demanded", "other
 IncidentKind = Literal["looting", "attack", "checkpoint_extortion", "abduction", "other"]
 
 
-def _pseudonymise(value: str, info: ValidationInfo) -> str:
-    """Replace a raw beneficiary identifier by its keyed-hash token before anything keeps it."""
-    if TOKEN_PATTERN.match(value):
-        return value
-    context = info.context or {}
-    pseudonymiser = context.get("pseudonymiser")
-    if pseudonymiser is None:
-        raise ValueError("a raw beneficiary identifier needs a pseudonymiser to decode")
-    token: str = pseudonymiser(value)
-    return token
-
-
 Beneficiary = Annotated[
     str,
     Field(min_length=1, description="a pseudonymous token `tok_...`; any other value is hashed at ingest"),
-    AfterValidator(_pseudonymise),
 ]
+"""A raw identifier is replaced by its token as the event is decoded (`schemas.decode`),
+before anything keeps it."""
 
 
 # --- reference data -------------------------------------------------------------------
