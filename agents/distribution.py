@@ -101,13 +101,16 @@ class OverDistributionDetector(Detector):
         """Add the distribution's lines to the site's ledgers (`_move`)."""
         t, event_id, items = event.at, event.id, event.data.items
         ledgers, totals, ratio = record.ledgers, record.totals, self.config.stock_ratio
-        # one item, or several of different commodities, the usual distributions: what
-        # by_commodity gives, without the dict (the same sum as `Item.kilograms`, `milligrams`)
-        moves = ([(item.commodity, round(item.quantity * KG_PER_UNIT[item.unit] * MG_PER_KG)) for item in items]
-                 if len(items) == 1 or len({item.commodity for item in items}) == len(items)
-                 else by_commodity(items).items())
+        n = len(items)
+        if n > 1 and (items[0].commodity == items[1].commodity if n == 2
+                      else len({item.commodity for item in items}) < n):
+            for commodity, amount in by_commodity(items).items():  # a commodity listed twice is one line
+                self._move(key, record, commodity, (t, DISTRIBUTION, event_id, amount), state, ctx)
+            return
         stale, candidates = record.stale, record.candidates
-        for commodity, amount in moves:
+        for item in items:
+            commodity = item.commodity
+            amount = round(item.quantity * KG_PER_UNIT[item.unit] * MG_PER_KG)  # by_commodity's sum, written out
             ledger = ledgers.get(commodity)
             if ledger is not None:
                 leaf = ledger[0]
