@@ -45,6 +45,20 @@ class EventClock:
 
     def observe(self, source: str, t: float) -> None:
         """`source` delivered an event (or a heartbeat) of time `t`; it is active again."""
+        active = self._active
+        if source in active:  # the usual case, written out: an active source (it has a time)
+            if t <= self._times[source]:
+                return  # nothing moved
+            self._times[source] = t
+            if t > self.now:
+                self.now = t
+            if len(active) == 1:  # one source (a replay): no minimum to look for
+                self.watermark = t - self._lateness_s
+            else:
+                self._recompute()
+            if self.now - self._saved_at >= SAVE_EVERY_S:
+                self.save()
+            return
         known = self._times.get(source)
         if source not in self._active and len(self._times) > len(self._active) + (known is not None):
             self._wake(source)

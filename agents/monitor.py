@@ -238,7 +238,7 @@ class Monitor:
         routes copies of an event to the partitions that keep each detector's state);
         reference data always applies."""
         event_id, t, clock = event.id, event.at, self._clock
-        if event_id in self._seen:
+        if event_id in self._seen.ids:
             self.duplicates += 1
             return []
         if t < clock.frontier - self.retention_s:

@@ -34,6 +34,10 @@ class SeenEvents:
         self._next = max(self._latest, default=-1) + 1
         self._open: list[str] | None = None  # the ids of the bucket being added to
         self._number = -1  # its number
+        self._key = ""  # and its key in the store
+        self.ids = self._bucket.keys()
+        """The ids seen, a set-like view: `event_id in seen.ids` is what `in seen` asks,
+        without a method call (the monitor asks it for every event)."""
 
     def __contains__(self, event_id: str) -> bool:
         return event_id in self._bucket
@@ -47,6 +51,7 @@ class SeenEvents:
         if ids is None or len(ids) >= BUCKET_IDS:
             ids = self._open = []
             self._number = self._next
+            self._key = str(self._number)
             self._next += 1
             self._latest[self._number] = at
         number = self._number
@@ -55,7 +60,7 @@ class SeenEvents:
         latest = self._latest[number]
         if at > latest:
             latest = self._latest[number] = at
-        self._store[str(number)] = (latest, ids)
+        self._store[self._key] = (latest, ids)
 
     def seal(self) -> None:
         """The buckets are written as they stand: ids from now on go into a new one."""
