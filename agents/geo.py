@@ -49,10 +49,13 @@ def _dot(a: Vector, b: Vector) -> float:
     return ax * bx + ay * by + az * bz
 
 
-Segment = tuple[float, float, float, float, float, float, float, float, float, bool]
+Segment = tuple[float, float, float, float, float, float, float, float, float, float, float, float, float, float,
+                float, bool]
 """A route segment: the unit vectors of its ends `ax, ay, az, bx, by, bz`, the unit normal of
-its great circle `nx, ny, nz`, and whether it has one (a zero-length segment has not), read
-by unpacking: `distance_km` runs for every convoy position."""
+its great circle `nx, ny, nz`, `n x a` and `b x n` (`ux, uy, uz, vx, vy, vz`: the foot of the
+perpendicular from p lies between a and b when p . (n x a) >= 0 and p . (b x n) >= 0), and
+whether it has a normal (a zero-length segment has not), read by unpacking:
+`distance_km` runs for every convoy position."""
 
 
 class Route:
@@ -68,31 +71,34 @@ class Route:
             norm = math.sqrt(_dot(n, n))
             nx, ny, nz = n
             normal = (nx / norm, ny / norm, nz / norm) if norm > 1e-15 else (0.0, 0.0, 0.0)
-            segments.append((*a, *b, *normal, norm > 1e-15))
+            segments.append((*a, *b, *normal, *_cross(normal, a), *_cross(b, normal), norm > 1e-15))
         if not segments:
-            segments.append((*points[0], *points[0], 0.0, 0.0, 0.0, False))
+            segments.append((*points[0], *points[0], 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, False))
         self._segments = tuple(segments)
 
     def distance_km(self, lat: float, lon: float) -> float:
         """Great-circle distance from the point to the nearest point of the route."""
-        px, py, pz = _unit(lat, lon)
+        phi, lam = math.radians(lat), math.radians(lon)
+        cos_phi = math.cos(phi)
+        px, py, pz = cos_phi * math.cos(lam), cos_phi * math.sin(lam), math.sin(phi)  # _unit, written out
         best = math.inf
-        atan2, sqrt = math.atan2, math.sqrt
-        for ax, ay, az, bx, by, bz, nx, ny, nz, has_normal in self._segments:
-            if has_normal:
-                # the foot of the perpendicular lies between a and b when p is on the inner
-                # side of both planes through the pole n and each end: (a x p).n >= 0, (p x b).n >= 0
-                inside_a = (ay * pz - az * py) * nx + (az * px - ax * pz) * ny + (ax * py - ay * px) * nz
-                inside_b = (py * bz - pz * by) * nx + (pz * bx - px * bz) * ny + (px * by - py * bx) * nz
-                if inside_a >= 0 and inside_b >= 0:
-                    best = min(best, abs(math.asin(max(-1.0, min(1.0, px * nx + py * ny + pz * nz)))))
-                    continue
+        atan2, sqrt, asin = math.atan2, math.sqrt, math.asin
+        for ax, ay, az, bx, by, bz, nx, ny, nz, ux, uy, uz, vx, vy, vz, has_normal in self._segments:
+            if has_normal and px * ux + py * uy + pz * uz >= 0 and px * vx + py * vy + pz * vz >= 0:
+                across = px * nx + py * ny + pz * nz  # the sine of the angle to the great circle
+                angle = abs(asin(-1.0 if across < -1.0 else 1.0 if across > 1.0 else across))
+                if angle < best:
+                    best = angle
+                continue
             # the nearer end: the angle atan2(|p x a|, p . a), accurate at small angles too
             cx, cy, cz = py * az - pz * ay, pz * ax - px * az, px * ay - py * ax  # p x a
-            to_a = atan2(sqrt(cx * cx + cy * cy + cz * cz), px * ax + py * ay + pz * az)
+            angle = atan2(sqrt(cx * cx + cy * cy + cz * cz), px * ax + py * ay + pz * az)
+            if angle < best:
+                best = angle
             cx, cy, cz = py * bz - pz * by, pz * bx - px * bz, px * by - py * bx  # p x b
-            to_b = atan2(sqrt(cx * cx + cy * cy + cz * cz), px * bx + py * by + pz * bz)
-            best = min(best, to_a, to_b)
+            angle = atan2(sqrt(cx * cx + cy * cy + cz * cz), px * bx + py * by + pz * bz)
+            if angle < best:
+                best = angle
         return best * EARTH_RADIUS_KM
 
 
