@@ -78,6 +78,7 @@ class IncidentNearbyDetector(Detector):
         self.config = config
         self._window_s = config.window_hours * 3600
         self._radius_deg = config.radius_km / 111.0 + 0.01  # a latitude band no nearer point lies outside
+        self._span = math.ceil(config.window_hours)  # hour buckets either side of an event's that its window reaches
         self._hours: list[int] = []  # the hour buckets of the incidents, sorted (derived: `_incident_hours`)
         self._hours_of: Store | None = None  # the incidents store they are of (None: to read again)
 
@@ -96,8 +97,7 @@ class IncidentNearbyDetector(Detector):
 
     def _buckets(self, t: float) -> range:
         hour = math.floor(t / 3600)
-        span = math.ceil(self.config.window_hours)
-        return range(hour - span - 1, hour + span + 2)
+        return range(hour - self._span - 1, hour + self._span + 2)
 
     def _incident_hours(self, incidents: Store) -> list[int]:
         """The hours that have incidents, sorted: read from the store's keys when it is not the
@@ -124,7 +124,8 @@ class IncidentNearbyDetector(Detector):
             for hour in hours[bisect.bisect_left(hours, near.start):bisect.bisect_left(hours, near.stop)]:
                 for incident in incidents.get(str(hour), ()):
                     paired = self._pair(record, incident, fix) or paired
-            record.until = max(record.until, event.at)
+            if event.at > record.until:
+                record.until = event.at
             shipments[key] = record
             # judged after every change before: a position near no incident leaves the finding as it was
             return self._judged(key, record) if paired else []
