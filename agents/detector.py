@@ -116,7 +116,8 @@ def insort_once(items: list[Any], item: tuple[Any, ...]) -> bool:
     so `item[:2]` is their sort key. Detectors apply an event at most once even when it
     comes again (a worker re-processing after a crash)."""
     stamp = item[:2]
-    if not items or items[-1] < stamp:  # after every item (one with the same stamp is longer, so after it): the usual case
+    # after every item, the usual case (an item with the same stamp is longer, so not before it)
+    if not items or items[-1] < stamp:
         items.append(item)
         return True
     index = bisect.bisect_left(items, stamp)
