@@ -10,7 +10,7 @@ from agents.chunks import LEAF, append, collect, drop, fold, names, place, start
 from agents.config import OverDistributionConfig
 from agents.detector import Context, Detector, timer_due
 from agents.findings import Finding
-from agents.rounds import allowed_households, crossing_of, last_service, serve
+from agents.rounds import RoundTokens, allowed_households, crossing_of, last_service, serve
 from agents.site_record import SiteRecord, site_finding
 from agents.state import Store
 from agents.stock import DISTRIBUTION, MG_PER_KG, NOTHING, RECEIPT, Line, by_commodity, excess, first_excess, weigh
@@ -37,6 +37,7 @@ class OverDistributionDetector(Detector):
         self.config = config
         self._limits: dict[str, float] = {}  # site id -> households a round may serve (derived)
         self._collected = False  # whether a sweep has collected the leaves and nodes no record names
+        self._tokens = RoundTokens()  # the served store's names by round (derived)
 
     def _allowed(self, site_id: str, ctx: Context) -> float:
         limit = self._limits.get(site_id)
@@ -75,19 +76,24 @@ class OverDistributionDetector(Detector):
         limit = self._limits.get(key)
         if limit is None:
             limit = self._allowed(key, ctx)
-        name = f"{key}\x1f{round_id}\x1f{data.beneficiary}"
-        served, stamp = state[self._served], (event.at, event.id)
+        prefix = f"{key}\x1f{round_id}\x1f"
+        name = prefix + data.beneficiary
+        served, stamp, tokens = state[self._served], (event.at, event.id), self._tokens
+        if tokens.store is not served:
+            tokens.follow(served)
         head = record.rounds.get(round_id)
-        if head is not None and name not in served:
-            households, firsts = head
-            leaf = firsts[0]
-            if households < limit and len(leaf) < LEAF and stamp > leaf[-1]:
-                # a household's first service, in order, within the caseload: the usual case of
-                # `serve`, written out
-                served[name] = (stamp,)
-                leaf.append(stamp)
-                record.rounds[round_id] = households + 1, firsts
-                return
+        if name not in served:
+            tokens.add(prefix, name)
+            if head is not None:
+                households, firsts = head
+                leaf = firsts[0]
+                if households < limit and len(leaf) < LEAF and stamp > leaf[-1]:
+                    # a household's first service, in order, within the caseload: the usual case of
+                    # `serve`, written out
+                    served[name] = (stamp,)
+                    leaf.append(stamp)
+                    record.rounds[round_id] = households + 1, firsts
+                    return
         crossing = record.crossings.get(round_id)
         after = serve(served, state[self._services], head, name, stamp, limit, crossing, record.new_name)
         if after is not None:
@@ -213,21 +219,22 @@ class OverDistributionDetector(Detector):
         if not gone:
             return
         yield
-        served = state[self._served]
-        prefixes = {f"{site_id}\x1f{round_id}\x1f": (site_id, round_id) for site_id, round_id in gone}
-        starts = tuple(prefixes)
-        tokens = [name for name in served if name.startswith(starts)]
-        table = state[self.typology]
-        for part in range(0, len(tokens), SWEEP_SERVED):
-            yield
-            for name in tokens[part:part + SWEEP_SERVED]:
-                went = prefixes.get(name[:name.rindex("\x1f") + 1])  # a token has no separator; ids may
-                if went is None:
-                    continue  # another site's or round's whose id begins as this one's
-                site_id, round_id = went
+        served, table, index = state[self._served], state[self.typology], self._tokens
+        index.follow(served)
+        for site_id, round_id in gone:
+            prefix = f"{site_id}\x1f{round_id}\x1f"
+            tokens = index.take(prefix)
+            for part in range(0, len(tokens), SWEEP_SERVED):
+                yield
                 record: SiteRecord | None = table.get(site_id)
-                if (record is None or round_id not in record.rounds) and name in served:
-                    del served[name]
+                if record is not None and round_id in record.rounds:  # served again meanwhile: it keeps them
+                    for name in tokens[part:]:
+                        if name in served:
+                            index.add(prefix, name)
+                    break
+                for name in tokens[part:part + SWEEP_SERVED]:
+                    if name in served:
+                        del served[name]
 
     def _forget_rounds(self, state: Mapping[str, Store], horizon: float) -> list[tuple[str, str]]:
         """The first part of a sweep: the rounds before `horizon` leave the sites' records,

@@ -115,3 +115,36 @@ def _below(services: Store, firsts: Sequence, crossing: Stamp) -> Stamp:
         raise LookupError("no service before the crossing")
     below: Stamp = from_last(services, firsts, count(firsts) - earlier)
     return below
+
+
+class RoundTokens:
+    """The names of the `served` store by their round: `site, round` and a separator, the
+    prefix `serve` names them with. What a sweep deletes when a round goes, found without
+    reading the whole store. Derived and in memory: built by one scan of the store the first
+    time it meets it (a monitor made on a restored state), then kept up by whoever adds a
+    name to it. A name stays listed until its round's tokens are taken, deleted or not."""
+
+    __slots__ = ("names", "store")
+
+    def __init__(self) -> None:
+        self.store: Store | None = None  # the store the index follows (None: none yet)
+        self.names: dict[str, list[str]] = {}  # prefix -> the names that begin with it
+
+    def follow(self, served: Store) -> None:
+        """Follow `served` from now on (read whole, unless it is the one followed already)."""
+        if self.store is served:
+            return
+        self.store, self.names = served, {}
+        for name in served:
+            self.add(name[:name.rindex("\x1f") + 1], name)  # a token has no separator; ids may
+
+    def add(self, prefix: str, name: str) -> None:
+        names = self.names.get(prefix)
+        if names is None:
+            self.names[prefix] = [name]
+        else:
+            names.append(name)
+
+    def take(self, prefix: str) -> list[str]:
+        """The names listed for a round, no longer listed."""
+        return self.names.pop(prefix, [])

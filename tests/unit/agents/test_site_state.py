@@ -124,7 +124,7 @@ def test_the_retention_leaves_only_what_the_records_name() -> None:
 def test_the_sweep_forgets_a_rounds_tokens_a_part_at_a_time_and_spares_a_round_served_again() -> None:
     """In parts: the sites' records first, then the tokens of the rounds that went,
     `SWEEP_SERVED` a part. Between two parts a late service opens an old round again: it
-    counts as its first household, and the round keeps its tokens."""
+    counts as its first household, and the round keeps its tokens, until it goes again."""
     stores: dict[str, dict[str, Any]] = {}
     monitor = Monitor(DetectorConfig(retention_days=3), stores=lambda name: stores.setdefault(name, {}),
                       sweeps_at_checkpoints=True)  # swept here, a part at a time, as a worker does
@@ -143,8 +143,27 @@ def test_the_sweep_forgets_a_rounds_tokens_a_part_at_a_time_and_spares_a_round_s
         late = distribution("CMP-1", token(5), round_id="OLD", time=at(days=6))
         monitor.process(late)  # the round again, after the horizon: its first household
         assert stores["over_distribution"]["CMP-1"].rounds["OLD"][0] == 1
-        assert list(parts) == [None]  # the two parts left (the last one ends the sweep)
+        assert list(parts) == []  # the round is back: the sweep ends there, its tokens kept
     assert sorted(served) == [f"CMP-1\x1fNEW\x1f{token(99)}", *[f"CMP-1\x1fOLD\x1f{token(n)}" for n in (2, 3, 4, 5)]]
+    for _ in detector.sweep(stores, at(days=8).timestamp()):  # the old round goes again, with the tokens it kept
+        pass
+    assert sorted(served) == [f"CMP-1\x1fNEW\x1f{token(99)}"]
+
+
+def test_a_monitor_made_on_a_state_forgets_the_tokens_of_the_rounds_that_go() -> None:
+    """A monitor made on the stores another left (a worker taking a partition over) finds
+    the tokens of a round that goes (and the leaves and nodes no record names) as the first
+    did: its index of the tokens by round is built from the store."""
+    stores: dict[str, dict[str, Any]] = {}
+    first = Monitor(DetectorConfig(retention_days=3), stores=lambda name: stores.setdefault(name, {}))
+    with chunks_of(2):
+        for n in range(9):
+            first.process(distribution("CMP-1", token(n), round_id="OLD", time=at(hours=n)))
+        stores["over_distribution.services"]["CMP-1\x1f999"] = [(0.0, "left by a checkpoint cut short")]
+        second = Monitor(DetectorConfig(retention_days=3), stores=lambda name: stores.setdefault(name, {}))
+        second.process(distribution("CMP-1", token(99), round_id="NEW", time=at(days=9)))
+    assert sorted(stores["over_distribution.served"]) == [f"CMP-1\x1fNEW\x1f{token(99)}"]
+    assert stores["over_distribution.services"] == {}
 
 
 @settings(max_examples=150, deadline=None)
