@@ -66,6 +66,11 @@ class DuplicateCollectionDetector(Detector):
             record: CollectionRecord | None = table.get(key)
             if record is None:
                 continue
+            if len(record) == 1:  # one round, the usual record: the test below, without a list
+                for visits in record.values():
+                    if len(visits) < least and max(visits)[0] < horizon:
+                        del table[key]
+                continue
             old = [r for r, visits in record.items() if len(visits) < least and max(visits)[0] < horizon]
             if not old:
                 continue
