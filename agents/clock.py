@@ -46,29 +46,16 @@ class EventClock:
     def observe(self, source: str, t: float) -> None:
         """`source` delivered an event (or a heartbeat) of time `t`; it is active again."""
         active = self._active
-        if source in active:  # the usual case, written out: an active source (it has a time)
-            if t <= self._times[source]:
-                return  # nothing moved
-            self._times[source] = t
-            if t > self.now:
-                self.now = t
-            if len(active) == 1:  # one source (a replay): no minimum to look for
-                self.watermark = t - self._lateness_s
-            else:
-                self._recompute()
-            if self.now - self._saved_at >= SAVE_EVERY_S:
-                self.save()
-            return
         known = self._times.get(source)
-        if source not in self._active and len(self._times) > len(self._active) + (known is not None):
+        if source in active:
+            if known is not None and t <= known:  # an active source has a time
+                return  # nothing moved
+        elif len(self._times) > len(active) + (known is not None):
             self._wake(source)
         if known is None or t > known:
             self._times[source] = t
             if t > self.now:
                 self.now = t
-        elif source in self._active:
-            return  # nothing moved
-        active = self._active
         active.add(source)
         if len(active) == 1:  # one source (a replay): no minimum to look for
             self.watermark = self._times[source] - self._lateness_s
