@@ -154,6 +154,8 @@ FILTERS = [
     _query("severity", {"enum": list(SEVERITIES)}, "only this severity"),
     _query("status", {"enum": list(STATUSES)}, "only alerts in this lifecycle status"),
     _query("subject", {"type": "string", "minLength": 1}, "only alerts on this subject id"),
+    _query("since", {"type": "string", "format": "date-time"},
+           "only alerts raised or updated (event time) at or after this RFC 3339 time"),
 ]
 
 
@@ -183,8 +185,6 @@ def _alert_paths(page_limit: int) -> dict[str, Any]:
             "security": MONITOR,
             "parameters": [
                 *FILTERS,
-                _query("since", {"type": "string", "format": "date-time"},
-                       "only alerts raised or updated (event time) at or after this RFC 3339 time"),
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": page_limit},
                        f"page size (default {min(DEFAULT_LIMIT, page_limit)})"),
                 _query("cursor", {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}, "the `next` of the previous page"),
@@ -198,7 +198,7 @@ def _alert_paths(page_limit: int) -> dict[str, Any]:
                        f"a comment every {KEEPALIVE_SECONDS:g} s", "security": MONITOR, "parameters": FILTERS,
             "responses": {"200": {"description": "an endless event stream",
                                   "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-                          "400": _bad_request("a filter (or `since`) is not valid"), **SECURED},
+                          "400": _bad_request("a filter is not valid"), **SECURED},
         }},
         "/alerts/{alert_id}": {"get": {
             "operationId": "getAlert", "summary": "one alert with its lifecycle history", "security": MONITOR,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 
 import httpx
 from aiohttp import web
@@ -13,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from streams.api.alert_book import AlertBook, Query
 from streams.api.follow import end_streams_on_shutdown, follow
 from streams.outputs.metrics import create
+from tests.unit.streams.api.test_alert_book import alert
 
 
 def test_a_book_closed_ends_later_subscribers_at_once() -> None:
@@ -26,11 +28,11 @@ def test_a_book_closed_ends_later_subscribers_at_once() -> None:
     assert asyncio.run(scenario()) is None
 
 
-async def _serve(book: AlertBook) -> tuple[web.AppRunner, str]:
+async def _serve(book: AlertBook, query: Query | None = None) -> tuple[web.AppRunner, str]:
     metrics = create(CollectorRegistry())
 
     async def stream(request: web.Request) -> web.StreamResponse:
-        return await follow(request, book, metrics, Query())
+        return await follow(request, book, metrics, query or Query())
 
     app = web.Application()
     app.router.add_get("/alerts/stream", stream)
@@ -66,3 +68,26 @@ def test_open_streams_end_when_the_server_shuts_down() -> None:
     took, texts = asyncio.run(scenario())
     assert took < 5.0
     assert all("event: end" in text for text in texts)
+
+
+def test_a_stream_sends_only_the_alerts_its_filters_select() -> None:
+    """The stream's filters are the list's, `since` included: an alert of another typology,
+    or last changed before `since`, is not sent."""
+
+    async def scenario() -> str:
+        book = AlertBook()
+        since = datetime.fromisoformat("2012-07-03T00:00:00+00:00")
+        runner, url = await _serve(book, Query(typology="transit_loss", since=since))
+        async with httpx.AsyncClient(timeout=30) as client, client.stream("GET", url) as answer:
+            while not book.subscribers:
+                await asyncio.sleep(0.01)
+            book.add_alert(alert(1, "transit_loss", day=1))  # before since
+            book.add_alert(alert(2, "sanctioned_party", day=4))  # another typology
+            book.add_alert(alert(3, "transit_loss", day=2, updated_at="2012-07-09T00:00:00Z"))
+            await asyncio.sleep(0.2)
+            await runner.cleanup()
+            return "".join([chunk async for chunk in answer.aiter_text()])
+
+    text = asyncio.run(scenario())
+    assert "event: end" in text
+    assert [line for line in text.splitlines() if line.startswith("id: ")] == ["id: id-003"]
