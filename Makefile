@@ -52,7 +52,7 @@ bench-stream: $(STAMP)
 	scripts/test-tools.sh
 	$(BIN)/python benchmarks/stream_speed.py
 
-## soak: a season (one quarter, then four) through replay and the worker on a local broker, both mixes: memory, CPU and changelog bytes per event (prints ratios and targets, over an hour; options in SOAK_ARGS, e.g. SOAK_ARGS=--skip-worker)
+## soak: a season (one quarter, then four) through replay and the worker on a local broker, both mixes: memory, CPU and changelog bytes per event (prints ratios and targets, 10 to 15 min; options in SOAK_ARGS, e.g. SOAK_ARGS=--skip-worker)
 soak: $(STAMP)
 	scripts/test-tools.sh
 	$(BIN)/python benchmarks/season.py $(SOAK_ARGS)
