@@ -79,6 +79,12 @@ def _unique_names(items: tuple[Any, ...]) -> tuple[Any, ...]:
     return items
 
 
+def _not_empty(secret: SecretStr) -> SecretStr:
+    if not secret.get_secret_value():
+        raise ValueError("must not be empty: anyone could sign with an empty key")
+    return secret
+
+
 class TokenRecord(BaseModel):
     """One API bearer token, as `aidmon token create` stores it: never the token, its hash."""
 
@@ -110,7 +116,8 @@ class WebhookSubscription(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", description="a metrics label")
     url: AnyHttpUrl
-    secret: SecretStr = Field(description="HMAC-SHA256 key of the signature header; share it with the receiver")
+    secret: Annotated[SecretStr, AfterValidator(_not_empty)] = Field(
+        description="HMAC-SHA256 key of the signature header, 32 random characters or more; share it with the receiver")
     typologies: tuple[Typology, ...] = Field(default=(), description="empty: every typology")
     severities: tuple[Severity, ...] = Field(default=(), description="empty: every severity")
 

@@ -85,3 +85,16 @@ def test_secret_is_hidden_when_logged(tmp_path: Path) -> None:
     settings = load_settings(config)
     assert "very-secret-value" not in str(settings.redacted())
     assert "very-secret-value" not in repr(settings)
+
+
+def test_a_webhook_without_a_secret_is_refused(tmp_path: Path) -> None:
+    """An empty HMAC key would sign every alert with a key anyone knows: a configuration
+    error naming the subscription's secret, not a silent start."""
+    config = tmp_path / "aidmon.toml"
+    config.write_text('[[webhooks.subscriptions]]\nname = "ops"\nurl = "https://example.org/hook"\nsecret = ""\n',
+                      encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"webhooks\.subscriptions\.0\.secret"):
+        load_settings(config)
+    config.write_text('[[webhooks.subscriptions]]\nname = "ops"\nurl = "https://example.org/hook"\nsecret = "k"\n',
+                      encoding="utf-8")
+    assert load_settings(config).webhooks.subscriptions[0].secret.get_secret_value() == "k"
