@@ -169,14 +169,24 @@ class Settings(BaseSettings):
         return shown
 
 
+def read_config(config: Path) -> str:
+    """The text of the settings file `config`, or a ConfigurationError naming `--config`."""
+    try:
+        return config.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigurationError("--config", f"{config}: no such file") from None
+    except UnicodeDecodeError:
+        raise ConfigurationError("--config", f"{config}: not a TOML file (not UTF-8 text)") from None
+    except OSError as exc:
+        raise ConfigurationError("--config", f"{config}: cannot read it ({exc.strerror})") from None
+
+
 def load_settings(config: Path | None = None) -> Settings:
     """Read `config` (TOML) if given and the environment; errors name the offending key."""
     data: dict[str, Any] = {}
     if config is not None:
         try:
-            data = tomllib.loads(config.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigurationError("--config", f"{config}: no such file") from None
+            data = tomllib.loads(read_config(config))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigurationError("--config", f"{config}: not valid TOML ({exc})") from None
     try:

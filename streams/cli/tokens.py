@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from schemas.exceptions import ConfigurationError
 from streams.api.access import digest
-from streams.settings import Role, TokenRecord, load_settings
+from streams.settings import Role, TokenRecord, load_settings, read_config
 
 PREFIX = "aidmon_"
 
@@ -73,7 +73,7 @@ def create_token(config: Path, role: Role, source: str | None = None, name: str 
     except ValidationError as exc:
         error = exc.errors(include_url=False, include_input=False)[0]
         raise ConfigurationError("api.tokens", error["msg"].removeprefix("Value error, ")) from None
-    text = config.read_text(encoding="utf-8") if config.exists() else ""
+    text = read_config(config) if config.exists() else ""
     try:
         document = tomlkit.parse(text)
     except TOMLKitError as exc:

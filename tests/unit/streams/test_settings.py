@@ -98,3 +98,14 @@ def test_a_webhook_without_a_secret_is_refused(tmp_path: Path) -> None:
     config.write_text('[[webhooks.subscriptions]]\nname = "ops"\nurl = "https://example.org/hook"\nsecret = "k"\n',
                       encoding="utf-8")
     assert load_settings(config).webhooks.subscriptions[0].secret.get_secret_value() == "k"
+
+
+def test_a_config_that_cannot_be_read_is_one_error_naming_it(tmp_path: Path) -> None:
+    """A directory, or a file that is not text (a binary given by mistake), is a
+    configuration error naming --config and why, not a traceback."""
+    with pytest.raises(ConfigurationError, match=r"--config.*cannot read it \(Is a directory\)"):
+        load_settings(tmp_path)
+    binary = tmp_path / "aidmon.toml"
+    binary.write_bytes(b"\xd0\xcf\x11\xe0 not text")
+    with pytest.raises(ConfigurationError, match=r"--config.*not a TOML file \(not UTF-8 text\)"):
+        load_settings(binary)

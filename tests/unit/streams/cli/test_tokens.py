@@ -98,3 +98,13 @@ def test_redacted_settings_hide_hashes_secrets_and_url_credentials(tmp_path: Pat
     shown = repr(load_settings(config).redacted())
     assert digest(made.token) not in shown and "s3cr3t-value" not in shown and "pw@" not in shown
     assert "https://hooks.example.org/x" in shown
+
+
+def test_a_config_that_is_a_directory_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`token create --config DIR` says it cannot read the file, and writes nothing."""
+    assert main(["token", "create", "--config", str(tmp_path), "--role", "monitor"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"aidmon: error: setting --config: {tmp_path}: cannot read it (Is a directory)"]
+    assert list(tmp_path.iterdir()) == []
