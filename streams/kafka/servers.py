@@ -12,9 +12,9 @@ DEFAULT_PORT = 9092
 
 
 def bootstrap_servers(broker: str) -> list[str]:
-    """`kafka://h1:9092,h2:9092` (or without the scheme) -> ["h1:9092", "h2:9092"]."""
-    hosts = broker.removeprefix("kafka://")
-    return [h.strip() for h in hosts.split(",") if h.strip()]
+    """`kafka://h1:9092,h2:9092` (or without the scheme, or with it before each server) ->
+    ["h1:9092", "h2:9092"]."""
+    return [h.strip().removeprefix("kafka://") for h in broker.split(",") if h.strip()]
 
 
 def address(server: str) -> tuple[str, int]:
@@ -30,7 +30,11 @@ def address(server: str) -> tuple[str, int]:
 
 
 def check_broker(broker: str) -> str:
-    """`broker` itself when each of its servers has a usable port (or none); else ValueError."""
+    """`broker` itself when it has no scheme but kafka:// and each of its servers has a usable
+    port (or none); else ValueError."""
     for server in bootstrap_servers(broker):
+        scheme, separator, _ = server.partition("://")
+        if separator:
+            raise ValueError(f"{server!r}: a Kafka broker's address is kafka://HOST:PORT, not {scheme}://")
         address(server)
     return broker

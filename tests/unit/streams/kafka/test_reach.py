@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import pytest
 
 from streams.kafka.reach import address, broker_answers, broker_problem
+from streams.kafka.servers import bootstrap_servers, check_broker
 
 
 @pytest.mark.parametrize(("server", "expected"), [
@@ -34,6 +35,20 @@ def test_a_port_that_is_not_one_is_a_value_error(server: str) -> None:
     ValueError naming the server, never read as some other number."""
     with pytest.raises(ValueError, match="the port must be a number from 1 to 65535"):
         address(server)
+
+
+@pytest.mark.parametrize("broker", ["http://127.0.0.1:9092", "PLAINTEXT://broker:9092", "kafka://a:9092,https://b:9092"])
+def test_a_broker_of_another_scheme_is_a_value_error(broker: str) -> None:
+    """An address of another scheme than kafka:// (an HTTP URL pasted, a listener name from
+    the broker's own configuration) is refused with the form it should have, not read as a
+    host called `http` or as an IPv6 address."""
+    with pytest.raises(ValueError, match="a Kafka broker's address is kafka://HOST:PORT"):
+        check_broker(broker)
+
+
+def test_servers_may_each_carry_the_scheme() -> None:
+    assert bootstrap_servers(check_broker("kafka://a:9092, kafka://b:9093")) == ["a:9092", "b:9093"]
+    assert bootstrap_servers(check_broker("a:9092,b")) == ["a:9092", "b"]
 
 
 def closed_port() -> int:
