@@ -85,6 +85,11 @@ def run_replay(args: argparse.Namespace) -> int:
         with collector_paused():
             summary = replay.run(_with_progress(source, total))
     print(summary.render())
+    rejected = sum(summary.rejects.values())
+    if rejected and not summary.accepted and not summary.duplicates:
+        reason, _ = summary.rejects.most_common(1)[0]
+        log.warning("no line of %s is a valid event (%d rejected, most as %s): is it an events file, "
+                    "one JSON event a line?", args.events, rejected, reason)
     if args.summary_json:
         args.summary_json.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
     return 0

@@ -10,6 +10,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from streams.cli.main import main
 
 AIDMON = Path(sys.executable).with_name("aidmon")
@@ -102,6 +104,22 @@ def test_missing_input_file_exit_2(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert run.returncode == 2 and "cannot read" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_file_of_no_event_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A file where no line is an event (a binary, the wrong file) is replayed as any other,
+    every line rejected and exit 0, with one warning saying so; a file with events has none."""
+    wrong = tmp_path / "wrong.jsonl"
+    wrong.write_bytes(b"\x7fELF\x02\x01\n" + b"not json\n" * 3)
+    assert main(["replay", str(wrong), "--alerts", str(tmp_path / "a.jsonl")]) == 0
+    warnings = [r.getMessage() for r in caplog.records if "valid event" in r.getMessage()]
+    assert warnings == [f"no line of {wrong} is a valid event (4 rejected, most as not_json): is it an events "
+                        "file, one JSON event a line?"]
+    caplog.clear()
+    right = tmp_path / "right.jsonl"
+    right.write_bytes(_lines(SITE) + b"not json\n")
+    assert main(["replay", str(right), "--alerts", str(tmp_path / "b.jsonl")]) == 0
+    assert not [r for r in caplog.records if "valid event" in r.getMessage()]
 
 
 def test_a_reject_record_past_the_size_limit_keeps_the_start_and_a_fingerprint() -> None:
