@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,10 +36,11 @@ def reject_record(
     if max_raw_bytes is not None and len(raw) > max_raw_bytes:
         record.update(truncated=True, raw_length=len(raw), raw_sha256=hashlib.sha256(raw).hexdigest())
         raw = raw[:max_raw_bytes]
-    try:
-        record["raw"] = raw.decode("utf-8")
-    except UnicodeDecodeError:
+    text = _as_text(raw, bounded=max_raw_bytes is not None)
+    if text is None:
         record["raw_base64"] = base64.b64encode(raw).decode("ascii")
+    else:
+        record["raw"] = text
     if headers:
         record.update(kept_headers(headers, MAX_KEPT_HEADER_BYTES if max_raw_bytes is not None else None))
     return record
@@ -52,13 +54,28 @@ def kept_headers(headers: Sequence[tuple[str, bytes]], max_bytes: int | None = N
         size += len(name) + len(value)
         if max_bytes is not None and size > max_bytes:
             return {**kept, "headers_truncated": True}
-        try:
-            shown, into = value.decode("utf-8"), kept["headers"]
-        except UnicodeDecodeError:
+        text = _as_text(value, bounded=max_bytes is not None)
+        if text is None:
             shown, into = base64.b64encode(value).decode("ascii"), kept.setdefault("headers_base64", {})
+        else:
+            shown, into = text, kept["headers"]
         if name in into:
             earlier = into[name]
             into[name] = [*earlier, shown] if isinstance(earlier, list) else [earlier, shown]
         else:
             into[name] = shown
     return kept
+
+
+def _as_text(raw: bytes, bounded: bool) -> str | None:
+    """`raw` as text if it is UTF-8; None: keep it as base64. Where the record's size is
+    bounded (a Kafka message), text that JSON would write longer than its base64 (control
+    characters escape to six bytes each, quotes and backslashes to two) goes as base64 too,
+    so that a record never outgrows the limits above."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if bounded and len(json.dumps(text, ensure_ascii=False).encode("utf-8")) > 4 * (len(raw) + 2) // 3 + 2:
+        return None
+    return text

@@ -36,3 +36,20 @@ def test_huge_headers_are_cut_so_that_the_record_fits_a_kafka_message() -> None:
     record = reject_record("aid.events.v1[0]", 1, ERROR, b"\xff" * (900 * 1024), MAX_KEPT_RAW_BYTES, headers)
     assert len(json.dumps(record).encode()) < 1_000_000
     assert len(kept_headers(headers)["headers_base64"]) == 200  # no limit in a file
+
+
+def test_text_that_json_would_swell_is_kept_as_base64_on_kafka() -> None:
+    """UTF-8 whose JSON is much longer than its bytes (control characters escape to six bytes
+    each: UTF-16 sent as UTF-8, a NUL-padded body) goes as base64 where the record must fit
+    a Kafka message, with headers of the same kind; it stays text in a file, and plain text
+    stays text everywhere."""
+    swelling = b"{\x00\"\x00a\x00\\\x00" * (120 * 1024)
+    headers = [("ce_id", b"\x01" * 50_000), ("ce_type", b"distribution.recorded")]
+    record = reject_record("aid.events.v1[0]", 1, ERROR, swelling, MAX_KEPT_RAW_BYTES, headers)
+    assert len(json.dumps(record, ensure_ascii=False).encode()) < 1_000_000
+    assert base64.b64decode(record["raw_base64"]) == swelling[:MAX_KEPT_RAW_BYTES] and "raw" not in record
+    assert base64.b64decode(record["headers_base64"]["ce_id"]) == b"\x01" * 50_000
+    assert record["headers"] == {"ce_type": "distribution.recorded"}
+    assert reject_record("file.jsonl", 1, ERROR, swelling)["raw"] == swelling.decode()
+    plain = '{"note": "déjà vu, \\"quoted\\""}'.encode()
+    assert reject_record("aid.events.v1[0]", 1, ERROR, plain, MAX_KEPT_RAW_BYTES)["raw"] == plain.decode()
