@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from streams.kafka.servers import bootstrap_servers
 from streams.kafka.topics import ALERTS, EVENTS
+
+log = logging.getLogger("aidmon")
 
 
 def read_alerts(broker: str, idle_seconds: float | None) -> Iterator[dict[str, Any]]:
@@ -37,10 +40,21 @@ def read_alerts(broker: str, idle_seconds: float | None) -> Iterator[dict[str, A
 
 def alerts_of(records: Iterable[Any]) -> Iterator[dict[str, Any]]:
     """The alerts of the alerts topic's records. A tombstone (a key and no value, as compaction
-    tools and administrators write to delete an alert id) holds no alert: it is skipped."""
+    tools and administrators write to delete an alert id) holds no alert: it is skipped. So
+    is a record that is not an alert (a tool writing to the wrong topic), with a warning
+    that says where it is."""
     for record in records:
-        if record.value is not None:
-            yield json.loads(record.value)
+        if record.value is None:
+            continue
+        try:
+            alert = json.loads(record.value)
+        except ValueError:
+            alert = None
+        if isinstance(alert, dict) and isinstance(alert.get("alert_id"), str):
+            yield alert
+        else:
+            log.warning("skipped a record of %s that is not an alert (partition %s, offset %s)",
+                        ALERTS, record.partition, record.offset)
 
 
 def export_alerts(broker: str, out: IO[str], idle_seconds: float, every_update: bool = False) -> int:
@@ -53,7 +67,7 @@ def export_alerts(broker: str, out: IO[str], idle_seconds: float, every_update: 
             written += 1
         else:
             latest[alert["alert_id"]] = alert
-    for alert in sorted(latest.values(), key=lambda a: (a["raised_at"], a["alert_id"])):
+    for alert in sorted(latest.values(), key=lambda a: (str(a.get("raised_at", "")), a["alert_id"])):
         out.write(json.dumps(alert, ensure_ascii=False) + "\n")
         written += 1
     return written

@@ -29,6 +29,18 @@ def test_only_tombstones_yield_nothing() -> None:
     assert list(alerts_of([record(b"a", None), record(b"b", None)])) == []
 
 
+def test_a_record_that_is_no_alert_is_skipped_with_its_place(caplog: pytest.LogCaptureFixture) -> None:
+    """Not JSON, not an object, or no alert id (a tool writing to the wrong topic): skipped with
+    one warning naming its partition and offset, not a traceback that ends the export."""
+    alert = {"alert_id": "a-1", "raised_at": "2012-07-04T13:08:05Z"}
+    records = [SimpleNamespace(key=b"k", value=value, partition=2, offset=offset) for offset, value in
+               enumerate([b"not json", b"[1, 2]", b'{"typology": "theft"}', json.dumps(alert).encode()])]
+    assert list(alerts_of(records)) == [alert]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"skipped a record of diversion.alerts.v1 that is not an alert (partition 2, offset {offset})"
+        for offset in range(3)]
+
+
 def test_tail_lines_show_the_id_and_whether_new_or_an_update() -> None:
     """`alerts tail` prints each alert's id, `new` the first time it sees the id, then `update`."""
     from streams.kafka.consumer import render_alert
