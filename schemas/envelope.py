@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 from pydantic import Field
@@ -11,6 +12,13 @@ from schemas.types import Identifier, Model, Timestamp
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 """The CloudEvents JSON batch format: a JSON array of structured events, as one HTTP body
 (Content-Type) or one Kafka message (its `content-type` header)."""
+
+
+def batch_items(batch: list[Any]) -> list[bytes]:
+    """The items of a parsed batch, each as the JSON of one event, to be judged alone. A
+    lone surrogate ("\ud800" parses) is written as it came, not as an encoding error that
+    would take the whole batch down: its item alone is then rejected as not JSON."""
+    return [json.dumps(item, ensure_ascii=False).encode("utf-8", "surrogatepass") for item in batch]
 
 
 class Envelope(Model):

@@ -34,13 +34,23 @@ class Pseudonymiser:
         return "Pseudonymiser(secret=***)"
 
 
+def may_hide_a_beneficiary(raw: bytes) -> bool:
+    """Whether the bytes of a JSON event could hold a `beneficiary` that its reading does not
+    show: the key more than once (a reader keeps one of duplicate keys) or spelled with an
+    escape (`"benef\\u0069ciary"`). Such bytes are never forwarded as they came."""
+    return raw.count(b'"beneficiary"') != 1 or b"\\u" in raw
+
+
 def tokenised(line: bytes, pseudonymiser: Pseudonymiser) -> bytes:
-    """A JSON event with a raw `data.beneficiary` replaced by its token (everything else as sent)."""
+    """A JSON event with a raw `data.beneficiary` replaced by its token (everything else as
+    sent); written again from what was read if its bytes may hide another beneficiary."""
     obj: dict[str, Any] = json.loads(line)
     data = obj.get("data")
     if isinstance(data, dict):
         value = data.get("beneficiary")
         if isinstance(value, str) and not TOKEN_PATTERN.match(value):
             data["beneficiary"] = pseudonymiser(value)
-            return json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        elif not isinstance(value, str) or not may_hide_a_beneficiary(line):
+            return line
+        return json.dumps(obj, ensure_ascii=False).encode("utf-8")
     return line

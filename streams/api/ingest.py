@@ -23,7 +23,7 @@ from typing import Any
 
 from schemas.binary import HeaderList, readable_attributes, structured_from_binary
 from schemas.decode import Decoder
-from schemas.envelope import BATCH_CONTENT_TYPE
+from schemas.envelope import BATCH_CONTENT_TYPE, batch_items
 from schemas.events import Event
 from schemas.exceptions import BodyError, InvalidEventError
 from schemas.privacy import Pseudonymiser, tokenised
@@ -77,7 +77,8 @@ def split_body(body: bytes, content_type: str) -> list[bytes]:
         raise BodyError("the body is empty: send one event, a JSON array of events, or NDJSON")
     media_type = content_type.split(";")[0].strip().lower()
     if media_type in NDJSON_TYPES:
-        items = [line.encode() for line in text.splitlines() if line.strip()]
+        # "\n" only: str.splitlines also splits at U+2028 and other breaks, which JSON allows in strings
+        items = [line.encode() for line in text.split("\n") if line.strip()]
     else:
         try:
             parsed = json.loads(text)
@@ -90,7 +91,7 @@ def split_body(body: bytes, content_type: str) -> list[bytes]:
         if isinstance(parsed, dict):
             items = [body]
         elif isinstance(parsed, list):
-            items = [json.dumps(item, ensure_ascii=False).encode() for item in parsed]
+            items = batch_items(parsed)
         else:
             raise BodyError("the body must be a JSON object (one event) or an array of events")
     if not items:

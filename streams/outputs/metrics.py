@@ -21,7 +21,8 @@ from schemas.events import EVENT_TYPES
 
 MAX_SOURCES = 100
 MAX_CACHED_CHILDREN = 1000  # (type, source) pairs whose counter child is kept at hand
-EXTRA_REJECT_REASONS = ("expired", "internal_error", "unreadable_body", "source_not_allowed")  # judged past decoding
+EXTRA_REJECT_REASONS = (  # judged past decoding
+    "expired", "internal_error", "unreadable_body", "source_not_allowed", "too_large")
 WEBHOOK_OUTCOMES = ("delivered", "retried", "dead_lettered")
 OTHER = "other"
 

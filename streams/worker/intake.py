@@ -32,9 +32,10 @@ from schemas.binary import (
     readable_attributes,
     structured_from_binary,
 )
-from schemas.envelope import BATCH_CONTENT_TYPE
+from schemas.envelope import BATCH_CONTENT_TYPE, batch_items
 from schemas.events import DistributionRecorded, Event, FeedbackReceived
 from schemas.exceptions import InvalidEventError
+from schemas.privacy import may_hide_a_beneficiary
 from streams.kafka.topics import EVENTS
 from streams.rejects import MAX_KEPT_RAW_BYTES, reject_record
 from streams.worker.context import WorkerContext
@@ -119,7 +120,7 @@ async def _batch_items(ctx: WorkerContext, message: Message, value: bytes) -> li
     if not isinstance(items, list):
         await reject(ctx, message, value, InvalidEventError("invalid_value", "a batch must be a JSON array of events"))
         return []
-    return [json.dumps(item, ensure_ascii=False).encode() for item in items]
+    return batch_items(items)
 
 
 async def _take_one(
@@ -147,11 +148,11 @@ async def _take_one(
 def lane_body(value: bytes, event: Event) -> bytes:
     """The event as the lanes carry it: its bytes as published when they hold no raw
     beneficiary identifier (no beneficiary, or one `beneficiary` field that is the event's
-    token), else the event as decoded, pseudonymised."""
+    token, `schemas.privacy.may_hide_a_beneficiary`), else the event as decoded, pseudonymised."""
     token = event.data.beneficiary if isinstance(event, DistributionRecorded | FeedbackReceived) else None
     if token is None:
         return value
-    if value.count(b'"beneficiary"') == 1:
+    if not may_hide_a_beneficiary(value):
         found = _TOKEN_FIELD.search(value)
         if found is not None and found.group(1) == token.encode():
             return value

@@ -100,3 +100,25 @@ def test_an_event_too_large_for_one_kafka_message_is_refused() -> None:
     event["data"]["padding"] = "x" * MAX_EVENT_BYTES
     batch = check_batch([json.dumps(event).encode()], Decoder(PSEUDONYMISER), PSEUDONYMISER, ADMIN)
     assert [r.reason for r in batch.rejected] == ["too_large"] and not batch.accepted
+
+
+def test_an_ndjson_line_is_cut_at_newlines_only() -> None:
+    """JSON allows U+2028, U+0085 and the like unescaped in strings: an NDJSON line holding
+    them is one event (str.splitlines would cut it in pieces), and it is accepted."""
+    event = distribution("odd")
+    event["data"]["round_id"] = "R1\u2028\u0085\x1cend"
+    body = json.dumps(event, ensure_ascii=False).encode() + b"\r\n" + json.dumps(distribution("b")).encode()
+    items = split_body(body, "application/x-ndjson")
+    assert len(items) == 2
+    batch = check_batch(items, Decoder(PSEUDONYMISER), PSEUDONYMISER, PUBLISHER)
+    assert not batch.rejected and [e.data.round_id for e, _ in batch.accepted] == ["R1\u2028\u0085\x1cend", "R1"]
+
+
+def test_a_lone_surrogate_rejects_its_item_alone() -> None:
+    """"\\ud800" parses as JSON but is no character: the item holding it is rejected as not
+    JSON with its index, and the other items of the array are judged as usual."""
+    bad = json.dumps(distribution("bad")).replace('"DP-1"', '"DP-\\ud800"', 1)
+    body = f"[{json.dumps(distribution('ok'))}, {bad}]".encode()
+    batch = check_batch(split_body(body, BATCH_CONTENT_TYPE), Decoder(PSEUDONYMISER), PSEUDONYMISER, PUBLISHER)
+    assert [(r.index, r.reason) for r in batch.rejected] == [(1, "not_json")]
+    assert [event.id for event, _ in batch.accepted] == ["ok"]

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from schemas.decode import Decoder
 from schemas.exceptions import InvalidEventError
-from schemas.privacy import Pseudonymiser
+from schemas.privacy import Pseudonymiser, tokenised
 from streams.outputs.metrics import create
 from streams.worker.intake import lane_body, reject_at
 from tests import support as s
@@ -57,6 +57,31 @@ def test_a_second_beneficiary_field_means_the_event_is_encoded_again() -> None:
     value, event = _published(doubled)
     body = lane_body(value, event)  # type: ignore[arg-type]
     assert body != value and b"MLI-1" not in body
+
+
+def test_a_beneficiary_key_spelled_with_an_escape_is_never_forwarded() -> None:
+    """`"benef\\u0069ciary"` is the same key to a JSON reader: a raw id under it, before the
+    token that reading keeps, is dropped by encoding the event again."""
+    text = s.distribution(beneficiary="tok_" + "b" * 20, time=s.at()).model_dump_json()
+    hidden = text.replace('"beneficiary":', '"benef\\u0069ciary":"MLI-1","beneficiary":', 1)
+    value, event = _published(hidden)
+    body = lane_body(value, event)  # type: ignore[arg-type]
+    assert b"MLI-1" not in body and json.loads(body)["data"]["beneficiary"] == "tok_" + "b" * 20
+
+
+@pytest.mark.parametrize("hidden", ['"benef\\u0069ciary":"MLI-1","beneficiary":"{token}"',
+                                    '"beneficiary":"MLI-1","beneficiary":"{token}"',
+                                    '"beneficiary":"{token}","beneficiary":"MLI-1"'])
+def test_publishing_never_keeps_a_raw_id_behind_a_token(hidden: str) -> None:
+    """`tokenised` (what `aidmon publish` and POST /events send on) writes an event again when
+    its bytes hold `beneficiary` twice or escaped, so a raw id never travels behind a token."""
+    token = "tok_" + "b" * 20
+    line = ('{"type": "distribution.recorded", "data": {' + hidden.replace("{token}", token) + "}}").encode()
+    sent = tokenised(line, PSEUDONYMISER)
+    assert b"MLI-1" not in sent
+    assert json.loads(sent)["data"]["beneficiary"] in {token, PSEUDONYMISER("MLI-1")}
+    plain = ('{"data": {"beneficiary": "' + token + '"}}').encode()
+    assert tokenised(plain, PSEUDONYMISER) is plain
 
 
 class Rejects:
