@@ -27,11 +27,11 @@ from schemas.envelope import BATCH_CONTENT_TYPE, batch_items
 from schemas.events import Event
 from schemas.exceptions import BodyError, InvalidEventError
 from schemas.privacy import Pseudonymiser, tokenised
+from streams.kafka.topics import MAX_EVENT_BYTES, too_large
 from streams.settings import TokenRecord
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
 MAX_EVENTS = 10_000
-MAX_EVENT_BYTES = 900 * 1024  # one event is one Kafka message: under the broker's 1 MB default
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,7 @@ def check_batch(items: list[bytes], decode: Decoder, pseudonymiser: Pseudonymise
     batch = Batch()
     for index, raw in enumerate(items):
         if len(raw) > MAX_EVENT_BYTES:
-            detail = f"an event may be at most {MAX_EVENT_BYTES} bytes (one Kafka message); this one is {len(raw)}"
-            batch.rejected.append(Rejected(index, "too_large", detail, raw))
+            batch.rejected.append(Rejected(index, "too_large", too_large(raw), raw))
             continue
         try:
             event = decode(raw)

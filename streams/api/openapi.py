@@ -22,7 +22,8 @@ from schemas.lifecycle import STATUSES, StatusChange, StatusRequest
 from streams.api.alert_views import STATUS_BODY_BYTES
 from streams.api.base import DEFAULT_LIMIT
 from streams.api.follow import KEEPALIVE_SECONDS
-from streams.api.ingest import MAX_EVENT_BYTES, MAX_EVENTS
+from streams.api.ingest import MAX_EVENTS
+from streams.kafka.topics import MAX_EVENT_BYTES
 from streams.settings import ApiSettings
 
 REF = "#/components/schemas/{model}"

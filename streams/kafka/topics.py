@@ -15,6 +15,12 @@ ALERT_STATUS = "diversion.alert-status.v1"  # lifecycle audit records, one key e
 WEBHOOK_DEAD_LETTERS = "diversion.webhook-dead-letters.v1"  # deliveries that failed their last try
 
 WEEK_MS = 7 * 24 * 3600 * 1000
+MAX_EVENT_BYTES = 900 * 1024  # one event is one Kafka message, and one lanes message: under the 1 MB defaults
+
+
+def too_large(event: bytes) -> str:
+    """The reject detail of an event over MAX_EVENT_BYTES (reason `too_large`)."""
+    return f"an event may be at most {MAX_EVENT_BYTES} bytes (one Kafka message); this one is {len(event)}"
 
 
 @dataclass(frozen=True)

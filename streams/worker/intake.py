@@ -36,7 +36,7 @@ from schemas.envelope import BATCH_CONTENT_TYPE, batch_items
 from schemas.events import DistributionRecorded, Event, FeedbackReceived
 from schemas.exceptions import InvalidEventError
 from schemas.privacy import may_hide_a_beneficiary
-from streams.kafka.topics import EVENTS
+from streams.kafka.topics import EVENTS, MAX_EVENT_BYTES, too_large
 from streams.rejects import MAX_KEPT_RAW_BYTES, reject_record
 from streams.worker.context import WorkerContext
 from streams.worker.lanes import route
@@ -129,6 +129,10 @@ async def _take_one(
     """Decode `value` and queue it; a reject keeps `kept` when it is not `value` (a
     binary-mode message's value: `value` is the structured JSON made of it)."""
     partition = message.partition
+    if len(value) > MAX_EVENT_BYTES:  # its lanes message would outgrow a Kafka message: refused as over HTTP
+        await reject(ctx, message, value if kept is None else kept, InvalidEventError("too_large", too_large(value)),
+                     index)
+        return
     try:
         event = ctx.decode(value)
     except InvalidEventError as error:

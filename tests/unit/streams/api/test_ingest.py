@@ -10,7 +10,8 @@ from schemas.decode import Decoder
 from schemas.envelope import BATCH_CONTENT_TYPE
 from schemas.exceptions import BodyError
 from schemas.privacy import Pseudonymiser
-from streams.api.ingest import MAX_EVENT_BYTES, MAX_EVENTS, check_batch, split_body
+from streams.api.ingest import MAX_EVENTS, check_batch, split_body
+from streams.kafka.topics import MAX_EVENT_BYTES
 from streams.settings import TokenRecord
 
 PSEUDONYMISER = Pseudonymiser(b"unit-test-secret-0123456789")

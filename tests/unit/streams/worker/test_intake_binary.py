@@ -138,3 +138,20 @@ def test_plain_structured_rejects_and_batches_carry_no_headers() -> None:
     assert [(r["reason"], r.get("index")) for r in worker.rejects.sent] == [("not_json", None), ("unknown_type", 0)]
     assert not any("headers" in r for r in worker.rejects.sent)
     assert worker.bodies  # the batch's good event went on
+
+
+def test_an_event_too_large_for_a_lanes_message_is_rejected_and_the_rest_go_on() -> None:
+    """An event over MAX_EVENT_BYTES (aid.events.v1 takes up to about 1 MB, a lanes message
+    less) is rejected as too_large, kept whole, as POST /events refuses it; a batch's other
+    events go on to the lanes."""
+    from streams.kafka.topics import MAX_EVENT_BYTES
+
+    big = {**STRUCTURED, "id": "big", "data": {**STRUCTURED["data"], "padding": "x" * MAX_EVENT_BYTES}}
+    worker = Worker()
+    worker.take(json.dumps(big).encode(), [])
+    [record] = worker.rejects.sent
+    assert record["reason"] == "too_large" and record["truncated"] is True and not worker.bodies
+    batch = json.dumps([big, STRUCTURED]).encode()
+    worker.take(batch, [("content-type", b"application/cloudevents-batch+json")])
+    assert [r["reason"] for r in worker.rejects.sent] == ["too_large", "too_large"] and worker.bodies
+    assert worker.registry.get_sample_value("aidmon_rejects_total", {"reason": "too_large"}) == 2
