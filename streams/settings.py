@@ -67,6 +67,11 @@ class KafkaSettings(BaseModel):
         default=90.0, ge=5, description="a worker whose reading of its state back from the changelog has not moved "
         "this long, with records left and the broker answering, stops (exit status 3) for its supervisor to restart it",
     )
+    max_outage_seconds: float = Field(
+        default=900.0, ge=5, description="a worker whose broker has not answered this long exits (status 3) before "
+        "the messages its Kafka producer holds for it expire (they would be lost): a restart processes again what "
+        "was not acknowledged",
+    )
 
 
 Role = Literal["publisher", "monitor", "admin"]

@@ -9,7 +9,9 @@ answers in a row it logs one line that the broker is away and calls `on_change(F
 asks again with a backoff (`first_backoff_seconds`, doubling, at most `max_backoff_seconds`)
 until it answers, logs one line that it is back (and after how long) and calls
 `on_change(True)`. The clients' own warnings meanwhile are held back by
-`streams.kafka.noise.KafkaNoiseFilter`.
+`streams.kafka.noise.KafkaNoiseFilter`. A broker away `max_away_seconds` or more calls
+`on_too_long` (with the seconds it has been away) at each question after that: the worker
+exits then, before its producer drops the messages it holds (`kafka.max_outage_seconds`).
 """
 
 from __future__ import annotations
@@ -43,11 +45,14 @@ class BrokerWatch:
         misses_for_down: int = 2,
         first_backoff_seconds: float = 1.0,
         max_backoff_seconds: float = 5.0,
+        max_away_seconds: float = math.inf,
+        on_too_long: Callable[[float], object] = lambda away: None,
     ) -> None:
         self._broker, self._where = broker, ",".join(bootstrap_servers(broker))
         self._on_change, self._clock, self._ask = on_change, clock, ask
         self._interval, self._misses_for_down = interval_seconds, misses_for_down
         self._first_backoff, self._max_backoff = first_backoff_seconds, max_backoff_seconds
+        self._max_away, self._on_too_long = max_away_seconds, on_too_long
         self.up = True  # the worker checked it before starting
         self.misses = 0  # questions in a row without an answer
         self._down_since = math.nan
@@ -71,8 +76,11 @@ class BrokerWatch:
             self._down_since = self._clock()
             log.error("the Kafka broker at %s does not answer: the worker waits for it and retries "
                       "(/readyz answers 503, aidmon_broker_up is 0; the Kafka clients' warnings are "
-                      "summarised every %.0f s meanwhile)", self._where, INTERVAL_SECONDS)
+                      "summarised every %.0f s meanwhile)%s", self._where, INTERVAL_SECONDS,
+                      "" if math.isinf(self._max_away) else f"; after {self._max_away:.0f} s it exits, to be restarted")
             self._on_change(False)
+        elif not self.up and self._clock() - self._down_since >= self._max_away:
+            self._on_too_long(self._clock() - self._down_since)
 
     def delay(self) -> float:
         """Seconds until the next question: the interval while up, a growing backoff while down."""

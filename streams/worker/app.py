@@ -29,6 +29,8 @@ from streams.worker import detect, recovery_watch, route
 from streams.worker.context import WorkerContext
 from streams.worker.fetching import bound_fetch_wait
 
+PRODUCER_MARGIN_SECONDS = 300.0  # past kafka.max_outage_seconds: the worker has exited by then
+
 
 def build_app(
     settings: Settings,
@@ -101,6 +103,9 @@ def _make_app(settings: Settings, data_dir: Path, web_port: int | None) -> faust
         broker_heartbeat_interval=min(3.0, kafka.session_timeout_seconds / 3),
         table_standby_replicas=0,
         producer_acks=-1,
+        # how long the producer holds a message for a broker that is away; the worker exits before
+        # that (`kafka.max_outage_seconds`, `BrokerWatch`), or what it held would be dropped
+        producer_request_timeout=kafka.max_outage_seconds + PRODUCER_MARGIN_SECONDS,
         # Agents acknowledge their own messages: `detect` after a checkpoint, `deliver` once the
         # webhooks landed. Waiting for those on shutdown or rebalance would wait for the next
         # checkpoint or a subscriber that is down; processing is idempotent, so what was not

@@ -44,6 +44,8 @@ from streams.worker.progress import HandledOffsets, Progress
 
 log = logging.getLogger("aidmon.worker")
 
+EXIT_FAILED: Final = 3  # a worker that stopped on its own, to be restarted: `streams.cli.worker.WORKER_FAILED`
+
 # Every topic of the worker carries bytes as they are: the agents decode and encode themselves.
 RAW_BYTES: Final[dict[str, Any]] = {
     "key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw",
@@ -122,6 +124,16 @@ class WorkerContext:
             self.failure.append(reason)
             os.kill(os.getpid(), signal.SIGTERM)
 
+    def exit_now(self, reason: str) -> None:
+        """`stop` where a shutdown cannot be waited for (the broker is away: Faust's shutdown
+        would wait on it while the producer drops the messages it holds): one line, then the
+        process ends at once with status 3. Nothing is lost: what was not acknowledged is
+        processed again after a restart, as after a crash (the tests kill workers so)."""
+        log.critical("%s: the worker exits now; what it did not acknowledge is processed again after a restart",
+                     reason)
+        logging.shutdown()
+        os._exit(EXIT_FAILED)
+
     async def before(self, message: Message) -> list[Message] | None:
         """What `route` or `detect` processes before `message` (`Continuity.before`): the
         messages of a hole in what the consumer handed over, or nothing; None when it was
@@ -161,7 +173,10 @@ class WorkerContext:
             pseudonymiser=pseudonymiser, decode=Decoder(pseudonymiser),
             changelog=changelog, checkpoints=Checkpoints(changelog, lambda events: ctx.acknowledge(events), table.data),
             outbox=Outbox(), continuity=Continuity(app, DirectReader(settings.broker, kafka.app_id)),
-            broker=BrokerWatch(settings.broker, lambda up: metrics.broker_up.set(1 if up else 0)),
+            broker=BrokerWatch(
+                settings.broker, lambda up: metrics.broker_up.set(1 if up else 0),
+                max_away_seconds=kafka.max_outage_seconds, on_too_long=lambda away: ctx.exit_now(
+                    f"the Kafka broker has not answered for {away:.0f} s (kafka.max_outage_seconds)")),
             alignment=Alignment(EVENTS),
         )
         return ctx

@@ -44,6 +44,33 @@ def test_an_outage_is_said_once_going_and_once_back(caplog: pytest.LogCaptureFix
     assert lines[1] == "the Kafka broker at 127.0.0.1:9092 answers again, after 100 s away; the worker goes on"
 
 
+def test_a_broker_away_too_long_is_handed_on_each_question_after() -> None:
+    """Away less than max_away_seconds: nothing more. From then on each missed answer calls
+    on_too_long with how long it has been away (the worker exits at the first); a broker back
+    in time calls it never."""
+    clock, changes, too_long = Clock(), [], []
+    watch = BrokerWatch("kafka://127.0.0.1:9092", changes.append, clock=clock, max_away_seconds=60.0,
+                        on_too_long=too_long.append)
+    watch.observe(False)
+    watch.observe(False)  # down at 0 s
+    for _ in range(59):
+        clock.now += 1.0
+        watch.observe(False)
+    assert too_long == [] and changes == [False]
+    clock.now += 1.0
+    watch.observe(False)
+    clock.now += 5.0
+    watch.observe(False)
+    assert too_long == [60.0, 65.0]
+    watch.observe(True)
+    clock.now += 100.0
+    watch.observe(False)
+    watch.observe(False)  # down again at 165 s: its own count
+    clock.now += 30.0
+    watch.observe(False)
+    assert too_long == [60.0, 65.0] and changes == [False, True, False]
+
+
 def test_a_single_miss_between_answers_changes_nothing(caplog: pytest.LogCaptureFixture) -> None:
     """A broker that misses one question now and then is not reported down."""
     clock, changes = Clock(), []
