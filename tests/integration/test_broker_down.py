@@ -108,6 +108,21 @@ def wait_for(url: str, want: tuple[int, str], timeout: float) -> float:
     raise AssertionError(f"{url}: {seen} after {timeout:.0f} s, waiting for {want}")
 
 
+def sample_events(folder: Path) -> Path:
+    """The sample's first 2,000 lines, in `folder`."""
+    events = folder / "events.jsonl"
+    events.write_text("".join(require(SAMPLE / "events.jsonl").read_text(encoding="utf-8")
+                              .splitlines(keepends=True)[:2000]), encoding="utf-8")
+    return events
+
+
+def assert_alerts_of_replay(broker: str, events: Path, config: Path, folder: Path) -> None:
+    """The alerts on `broker` are those `aidmon replay` finds in `events`."""
+    differences = alert_differences(exported(broker), replay_alerts(events, require(SAMPLE / "sanctions.xml"),
+                                                                     config, folder / "replay.jsonl"))
+    assert not differences, "\n".join(differences[:40])
+
+
 def aidmon(broker: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(AIDMON), *args], capture_output=True, text=True, timeout=120, check=False,
                           env=run_env(broker))
@@ -125,9 +140,7 @@ def test_a_worker_rides_out_a_broker_outage(tmp_path: Path) -> None:
     worker = None
     try:
         config = write_config(tmp_path / "aidmon.toml", "outage")
-        events = tmp_path / "events.jsonl"
-        events.write_text("".join(require(SAMPLE / "events.jsonl").read_text(encoding="utf-8")
-                                  .splitlines(keepends=True)[:2000]), encoding="utf-8")
+        events = sample_events(tmp_path)
 
         started = time.monotonic()
         early = aidmon(broker, "publish", str(events), "--config", str(config))
@@ -160,9 +173,7 @@ def test_a_worker_rides_out_a_broker_outage(tmp_path: Path) -> None:
         assert not any("Traceback" in line for line in during), "\n".join(during)
         held = [int(count) for count, _ in HELD.findall("\n".join(during))]  # none: none held back to say
         assert sum(held) <= MAX_HELD_PER_SECOND * OUTAGE_SECONDS, held
-        differences = alert_differences(exported(broker), replay_alerts(events, require(SAMPLE / "sanctions.xml"),
-                                                                         config, tmp_path / "replay.jsonl"))
-        assert not differences, "\n".join(differences[:40])
+        assert_alerts_of_replay(broker, events, config, tmp_path)
     finally:
         if worker is not None:
             stop(worker)
@@ -183,9 +194,7 @@ def test_a_worker_exits_before_an_outage_outlasts_its_producer(tmp_path: Path) -
     try:
         config = write_config(tmp_path / "aidmon.toml", "long-outage")  # ends in its [kafka] table
         config.write_text(config.read_text(encoding="utf-8") + "max_outage_seconds = 10\n", encoding="utf-8")
-        events = tmp_path / "events.jsonl"
-        events.write_text("".join(require(SAMPLE / "events.jsonl").read_text(encoding="utf-8")
-                                  .splitlines(keepends=True)[:2000]), encoding="utf-8")
+        events = sample_events(tmp_path)
         worker = start_worker(broker, config, tmp_path, web, "--create-topics")
         url = f"http://127.0.0.1:{web}"
         wait_for(url, (200, "aidmon_broker_up 1.0"), 120)
@@ -202,9 +211,7 @@ def test_a_worker_exits_before_an_outage_outlasts_its_producer(tmp_path: Path) -
         worker = start_worker(broker, config, tmp_path, web)
         wait_for(url, (200, "aidmon_broker_up 1.0"), 120)
         wait_caught_up(broker, "long-outage", timeout=120, settle=2.0)
-        differences = alert_differences(exported(broker), replay_alerts(events, require(SAMPLE / "sanctions.xml"),
-                                                                         config, tmp_path / "replay.jsonl"))
-        assert not differences, "\n".join(differences[:40])
+        assert_alerts_of_replay(broker, events, config, tmp_path)
     finally:
         if worker is not None:
             stop(worker)
