@@ -89,6 +89,11 @@ def _finish(
     def finish(done: asyncio.Future[None]) -> None:
         if done.cancelled():
             return  # the worker stops: not acknowledged, delivered again after the restart
+        error = done.exception()
+        if error is not None:  # a fault of ours: a receiver's failures are retried, then dead-lettered
+            log.error("delivering alert %s failed (%s): not acknowledged, delivered again after a restart",
+                      key.decode(errors="replace"), type(error).__name__)
+            return
         partition = event.message.partition
         delivered.data[key] = version
         delivered.send_changelog(partition, key, version)

@@ -7,6 +7,8 @@ import hashlib
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
+import pytest
+
 from schemas.exceptions import InvalidAlertError
 from streams.outputs.deliver import deliver_alerts
 from streams.worker.progress import HandledOffsets
@@ -98,3 +100,20 @@ def test_an_alert_is_acknowledged_and_recorded_only_once_delivered() -> None:
     assert landed.acked and not cancelled.acked
     assert table.data == {b"a-1": hashlib.sha256(ALERT).hexdigest().encode()}
     assert table.changelog == [(2, b"a-1", table.data[b"a-1"])]
+
+
+def test_a_delivery_that_fails_on_our_side_is_said_and_not_acknowledged(caplog: pytest.LogCaptureFixture) -> None:
+    """A delivery whose task raised (a fault of ours, not the receiver's) is not recorded as
+    delivered nor acknowledged: one error line, and the alert goes out again after a restart."""
+    sink, table = Sink(), Table()
+    failed = Event(0, ALERT)
+
+    async def scenario() -> None:
+        await deliver_alerts(sink, table, HandledOffsets(), Stream([failed]))  # type: ignore[arg-type]
+        sink.futures[0].set_exception(RuntimeError("a bug"))
+        await asyncio.sleep(0)
+
+    asyncio.run(scenario())
+    assert not failed.acked and table.data == {} and table.changelog == []
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        "delivering alert a-1 failed (RuntimeError): not acknowledged, delivered again after a restart"]
